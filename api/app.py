@@ -1,0 +1,35 @@
+"""The FastAPI application: routers over one SQLAlchemy engine, no other state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import health, pages, problems
+from geo.db import database_url, engine_for
+from geo.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = engine_for(database_url(settings), pool_size=10, max_overflow=20)
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Allimi",
+        summary="Every public construction project of the city, with its money and progress.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(pages.router)
+    pages.mount_static(app)
+    return app

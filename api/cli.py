@@ -1,0 +1,165 @@
+"""The ``allimi`` command: every operation on a portal, from provisioning to serving."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date
+from typing import Annotated
+
+import typer
+from sqlalchemy import text
+
+from geo import migrate as migrations
+from geo.db import engine_for, prepare
+from geo.errors import AllimiError
+from geo.provision import stop_local
+from geo.sample.generator import SampleSpec
+from geo.sample.loader import load_sample
+from geo.settings import get_settings
+
+app = typer.Typer(
+    help="Allimi: every public construction project of a city, on a map.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db = typer.Typer(help="The PostGIS database.", no_args_is_help=True)
+app.add_typer(db, name="db")
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _ready_database() -> str:
+    """Provision (or reach) PostGIS, migrate to head, and return the database URL."""
+    url = prepare(get_settings())
+    migrations.upgrade(url)
+    return url
+
+
+def _project_count(url: str) -> int:
+    engine = engine_for(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM projects")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def _load_demo(url: str, spec: SampleSpec, replace: bool) -> None:
+    step = max(spec.projects // 10, 10_000)
+
+    def progress(done: int) -> None:
+        if done % step == 0 or done == spec.projects:
+            _say(f"  {done:,} / {spec.projects:,} projects")
+
+    _say(
+        f"Loading {spec.projects:,} synthetic sample projects (seed {spec.seed}, "
+        f"as of {spec.as_of})..."
+    )
+    result = load_sample(url, spec, replace=replace, progress=progress)
+    _say(
+        f"Loaded {result.projects:,} projects, {result.reports:,} progress reports and "
+        f"{result.documents:,} documents in {result.seconds:.1f} s."
+    )
+
+
+@app.command()
+def run(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int, typer.Option(help="Server processes.")] = 1,
+) -> None:
+    """Provision PostGIS, migrate, load the demo city if empty, and serve the portal."""
+    settings = get_settings()
+    url = _ready_database()
+    if _project_count(url) == 0 and settings.demo_projects:
+        _load_demo(url, SampleSpec(projects=settings.demo_projects, as_of=date.today()), False)
+    serve(url, host or settings.host, port or settings.port, workers)
+
+
+def serve(url: str, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    os.environ["DATABASE_URL"] = url  # the server processes use the database we prepared
+    get_settings.cache_clear()
+    _say(f"Allimi is serving at http://{host}:{port}")
+    uvicorn.run(
+        "api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+    )
+
+
+@app.command()
+def demo(
+    projects: Annotated[int, typer.Option(min=1, help="How many projects.")] = 3000,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed gives the same city.")
+    ] = 2013,
+    as_of: Annotated[
+        str | None, typer.Option(help="Date the data describes (YYYY-MM-DD); default today.")
+    ] = None,
+    replace: Annotated[bool, typer.Option(help="Replace existing sample projects.")] = False,
+) -> None:
+    """Generate the synthetic demo city (Seoul's 25 districts) into the database."""
+    try:
+        day = date.fromisoformat(as_of) if as_of else date.today()
+    except ValueError:
+        raise AllimiError(f"--as-of {as_of!r} is not a date in the form YYYY-MM-DD.") from None
+    url = _ready_database()
+    _load_demo(url, SampleSpec(projects=projects, seed=seed, as_of=day), replace)
+
+
+@db.command("start")
+def db_start() -> None:
+    """Provision and start the database (the embedded one unless DATABASE_URL is set)."""
+    _ready_database()
+    _say("The database is ready and migrated.")
+
+
+@db.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostGIS server."""
+    if get_settings().database_url:
+        raise AllimiError("DATABASE_URL is set, so there is no embedded server to stop.")
+    _say(
+        "Stopped the local PostGIS server."
+        if stop_local(get_settings())
+        else "The local PostGIS server was not running."
+    )
+
+
+@db.command("migrate")
+def db_migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Migrate the schema up to a revision."""
+    url = prepare(get_settings())
+    migrations.upgrade(url, revision)
+    _say(f"Schema at revision {migrations.current(url)}.")
+
+
+@db.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision ('base' empties it).")],
+) -> None:
+    """Migrate the schema down to a revision."""
+    url = prepare(get_settings())
+    migrations.downgrade(url, revision)
+    _say(f"Schema at revision {migrations.current(url) or 'base'}.")
+
+
+@db.command("url")
+def db_url() -> None:
+    """Print the database URL (starting the embedded server if needed)."""
+    typer.echo(prepare(get_settings()))
+
+
+def main() -> None:
+    try:
+        app()
+    except AllimiError as exc:
+        _say(f"allimi: {exc}")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

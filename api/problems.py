@@ -1,0 +1,82 @@
+"""RFC 9457 problem details: every error answers ``application/problem+json``."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(Exception):
+    """An error with the parameter it concerns and the reason, for the client to show."""
+
+    def __init__(
+        self, status: int, detail: str, *, param: str | None = None, title: str | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.param = param
+        self.title = title or HTTPStatus(status).phrase
+
+
+def problem_response(
+    status: int, detail: str, *, title: str | None = None, instance: str | None = None, **extra: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("query", "path", "body", "header")]
+    return ".".join(parts) or "request"
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    errors = [{"parameter": exc.param, "reason": exc.detail}] if exc.param else None
+    return problem_response(
+        exc.status, exc.detail, title=exc.title, instance=request.url.path, errors=errors
+    )
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"parameter": _location(e["loc"]), "reason": e["msg"]} for e in exc.errors()]
+    detail = "; ".join(f"{e['parameter']}: {e['reason']}" for e in errors)
+    return problem_response(
+        422, detail, title="Invalid request", instance=request.url.path, errors=errors
+    )
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return problem_response(exc.status_code, str(exc.detail), instance=request.url.path)
+
+
+async def _on_database_down(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(
+        503, "The database cannot be reached; try again shortly.", instance=request.url.path
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(HTTPException, _on_http)
+    app.add_exception_handler(OperationalError, _on_database_down)

@@ -1,0 +1,1 @@
+"""Allimi's domain: settings, database provisioning, schema, geometry rules and data loading."""

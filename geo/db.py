@@ -1,0 +1,125 @@
+"""Connecting to PostGIS: the server named by DATABASE_URL, or the embedded local one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from geo import provision
+from geo.errors import AllimiError
+from geo.settings import Settings
+
+T = TypeVar("T")
+
+
+def _normalise(url: str) -> str:
+    """Accept the common ``postgres://`` and ``postgresql://`` spellings of DATABASE_URL."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _where(url: str) -> str:
+    parsed = make_url(url)
+    return f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database}"
+
+
+def engine_for(url: str, **kwargs: object) -> Engine:
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5}, **kwargs)
+
+
+def create_database(url: str) -> None:
+    """Create the database in ``url`` on its server when it does not exist yet."""
+    parsed = make_url(url)
+    admin = engine_for(
+        parsed.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
+            ).scalar()
+            if not exists:
+                conn.exec_driver_sql(f'CREATE DATABASE "{parsed.database}"')
+    finally:
+        admin.dispose()
+
+
+def drop_database(url: str) -> None:
+    parsed = make_url(url)
+    admin = engine_for(
+        parsed.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+    finally:
+        admin.dispose()
+
+
+def _reachable(action: Callable[[str], T], url: str) -> T:
+    """Run ``action(url)``, turning a connection failure into one clear sentence."""
+    try:
+        return action(url)
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0]
+        raise AllimiError(
+            f"Cannot reach the database {_where(url)} ({reason}); check DATABASE_URL "
+            "and that the server is running."
+        ) from None
+
+
+def check_postgis(url: str) -> str:
+    """Reach the server and make sure PostGIS is enabled; returns the PostGIS version."""
+    return _reachable(_enable_postgis, url)
+
+
+def _enable_postgis(url: str) -> str:
+    engine = engine_for(url)
+    try:
+        with engine.begin() as conn:
+            try:
+                conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+            except DBAPIError as exc:
+                if "extension" not in str(exc.orig):
+                    raise
+                raise AllimiError(
+                    f"The database {_where(url)} lacks PostGIS and it could not be enabled "
+                    f"({str(exc.orig).strip().splitlines()[0]}); install PostGIS on that "
+                    "server or have its administrator run CREATE EXTENSION postgis."
+                ) from None
+            return str(conn.execute(text("SELECT postgis_lib_version()")).scalar())
+    finally:
+        engine.dispose()
+
+
+def database_url(settings: Settings, dbname: str | None = None) -> str:
+    """The URL of the portal's database, starting the embedded PostGIS when there is no other.
+
+    ``dbname`` (if given) replaces the database named by the settings, and is created when
+    missing, on the embedded cluster or on the server of ``DATABASE_URL``.
+    """
+    if settings.database_url:
+        url = _normalise(settings.database_url)
+        if dbname:
+            url = make_url(url).set(database=dbname).render_as_string(hide_password=False)
+            _reachable(create_database, url)
+        return url
+    cluster = provision.start_local(settings)
+    url = cluster.url(dbname or settings.db_name)
+    create_database(url)
+    return url
+
+
+def prepare(settings: Settings, dbname: str | None = None) -> str:
+    """Reachable, PostGIS-enabled database URL, ready for migrations."""
+    url = database_url(settings, dbname)
+    check_postgis(url)
+    return url

@@ -1,0 +1,170 @@
+"""The schema: projects with their geometry, money and progress, and what hangs off them.
+
+Shaped after Seoul's Allimi disclosures and OC4IDS, so that export is a mapping. Migrations in
+``geo/migrations`` create exactly this; ``tests/test_migrations.py`` checks that they agree.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from geo.vocab import CATEGORIES, GEOMETRY_TYPES, PROJECT_TYPES, STATUSES, sql_list
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Money = Numeric(18, 2)
+Percent = Numeric(5, 2)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class District(Base):
+    __tablename__ = "districts"
+
+    code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    name_ko: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False)
+
+    __table_args__ = (Index("ix_districts_geom", "geom", postgresql_using="gist"),)
+
+
+class Agency(Base):
+    """A public body that implements projects; officials' accounts will belong to one."""
+
+    __tablename__ = "agencies"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name_ko: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    category: Mapped[str] = mapped_column(String(20))
+    project_type: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
+    contractor: Mapped[str | None] = mapped_column(Text)
+    supervisor: Mapped[str | None] = mapped_column(Text)
+    officer_name: Mapped[str | None] = mapped_column(Text)
+    officer_phone: Mapped[str | None] = mapped_column(Text)
+    currency: Mapped[str] = mapped_column(String(3), server_default="KRW")
+    budget: Mapped[Decimal] = mapped_column(Money)
+    contract_value: Mapped[Decimal | None] = mapped_column(Money)
+    spent: Mapped[Decimal] = mapped_column(Money, server_default="0")
+    progress_actual: Mapped[Decimal] = mapped_column(Percent, server_default="0")
+    progress_planned: Mapped[Decimal] = mapped_column(Percent, server_default="0")
+    planned_start: Mapped[date] = mapped_column(Date)
+    planned_end: Mapped[date] = mapped_column(Date)
+    actual_start: Mapped[date | None] = mapped_column(Date)
+    actual_end: Mapped[date | None] = mapped_column(Date)
+    district_code: Mapped[str | None] = mapped_column(ForeignKey("districts.code"))
+    address: Mapped[str | None] = mapped_column(Text)
+    published: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    is_sample: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False)
+
+    __table_args__ = (
+        CheckConstraint(f"category IN ({sql_list(CATEGORIES)})", name="category"),
+        CheckConstraint(f"status IN ({sql_list(STATUSES)})", name="status"),
+        CheckConstraint(f"project_type IN ({sql_list(PROJECT_TYPES)})", name="project_type"),
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency"),
+        CheckConstraint(
+            "budget >= 0 AND spent >= 0 AND coalesce(contract_value, 0) >= 0", name="money"
+        ),
+        CheckConstraint(
+            "progress_actual BETWEEN 0 AND 100 AND progress_planned BETWEEN 0 AND 100",
+            name="progress",
+        ),
+        CheckConstraint("planned_end >= planned_start", name="planned_dates"),
+        CheckConstraint(
+            "actual_end IS NULL OR (actual_start IS NOT NULL AND actual_end >= actual_start)",
+            name="actual_dates",
+        ),
+        CheckConstraint(
+            f"array_position(ARRAY[{sql_list(GEOMETRY_TYPES)}], GeometryType(geom)) IS NOT NULL",
+            name="geom_type",
+        ),
+        CheckConstraint("ST_IsValid(geom)", name="geom_valid"),
+        Index("ix_projects_geom", "geom", postgresql_using="gist"),
+        Index("ix_projects_category_status", "category", "status"),
+        Index("ix_projects_agency_code", "agency_code"),
+        Index("ix_projects_district_code", "district_code"),
+    )
+
+
+class ProgressReport(Base):
+    __tablename__ = "progress_reports"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    reported_on: Mapped[date] = mapped_column(Date)
+    actual: Mapped[Decimal] = mapped_column(Percent)
+    planned: Mapped[Decimal] = mapped_column(Percent)
+    spent_to_date: Mapped[Decimal] = mapped_column(Money)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "reported_on"),
+        CheckConstraint(
+            "actual BETWEEN 0 AND 100 AND planned BETWEEN 0 AND 100 AND spent_to_date >= 0",
+            name="values",
+        ),
+    )
+
+
+class Document(Base):
+    """A published document; photos are documents of OC4IDS type ``illustration``."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(Text)
+    document_type: Mapped[str] = mapped_column(String(60))
+    url: Mapped[str | None] = mapped_column(Text)
+    file_path: Mapped[str | None] = mapped_column(Text)
+    media_type: Mapped[str | None] = mapped_column(Text)
+    published_on: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (
+        CheckConstraint("url IS NOT NULL OR file_path IS NOT NULL", name="source"),
+        Index("ix_documents_project_id", "project_id"),
+    )

@@ -1,0 +1,1 @@
+"""Synthetic sample data for a demo city, labelled as such wherever it is shown."""

@@ -1,0 +1,43 @@
+"""Settings read from the environment (prefix ``ALLIMI_``; ``DATABASE_URL`` as is)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ALLIMI_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "ALLIMI_DATABASE_URL"),
+        description="PostgreSQL/PostGIS server to use; unset runs the embedded local PostGIS.",
+    )
+    state_dir: Path = Field(
+        default=PROJECT_ROOT / ".allimi",
+        description="Where the embedded PostGIS cluster and its password live.",
+    )
+    pg_port: int = Field(default=54329, ge=1024, le=65535)
+    pg_bindir: Path | None = Field(
+        default=None, description="PostgreSQL server binaries; found automatically when unset."
+    )
+    pg_install: bool = Field(
+        default=True,
+        description="May install Debian's postgresql and PostGIS packages when they are missing.",
+    )
+    db_name: str = "allimi"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    demo_projects: int = Field(default=3000, ge=0)
+    basemap_url: str | None = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    basemap_attribution: str = "&copy; OpenStreetMap contributors"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

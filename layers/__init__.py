@@ -1,0 +1,1 @@
+"""The map layers Allimi publishes, each declared once and rendered as tiles, GeoJSON or OGC."""

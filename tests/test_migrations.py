@@ -1,0 +1,121 @@
+"""Migrations up and down on a real PostGIS database, and the constraints they create."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from geo import migrate
+from geo.db import engine_for
+
+TABLES = {"districts", "agencies", "projects", "progress_reports", "documents"}
+
+
+def _tables(url: str) -> set[str]:
+    engine = engine_for(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+        ).scalars()
+        found = set(rows)
+    engine.dispose()
+    return found
+
+
+def test_upgrade_downgrade_upgrade(scratch_db: str) -> None:
+    assert migrate.current(scratch_db) is None
+    migrate.upgrade(scratch_db)
+    assert _tables(scratch_db) >= TABLES
+    assert migrate.current(scratch_db) is not None
+
+    migrate.downgrade(scratch_db, "base")
+    assert not TABLES & _tables(scratch_db)
+    assert migrate.current(scratch_db) is None
+
+    migrate.upgrade(scratch_db)
+    assert _tables(scratch_db) >= TABLES
+
+
+def test_geometry_columns_and_spatial_indexes(engine) -> None:
+    with engine.connect() as conn:
+        columns = dict(
+            conn.execute(
+                text("SELECT f_table_name, type || ':' || srid FROM geometry_columns")
+            ).all()
+        )
+        indexes = set(
+            conn.execute(
+                text("SELECT indexname FROM pg_indexes WHERE indexdef LIKE '%USING gist%'")
+            ).scalars()
+        )
+    assert columns["projects"] == "GEOMETRY:4326"
+    assert columns["districts"] == "MULTIPOLYGON:4326"
+    assert {"ix_projects_geom", "ix_districts_geom"} <= indexes
+
+
+def _add_agency(conn) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO agencies (code, name_ko, name_en) VALUES ('TEST-AGENCY', '시험', 'Test') "
+            "ON CONFLICT DO NOTHING"
+        )
+    )
+
+
+def _insert_project(conn, **overrides: object) -> None:
+    values = {
+        "code": "TEST-0001",
+        "title": "t",
+        "category": "road",
+        "project_type": "construction",
+        "status": "implementation",
+        "agency_code": "TEST-AGENCY",
+        "budget": 100,
+        "planned_start": "2026-01-01",
+        "planned_end": "2026-06-30",
+        "wkt": "LINESTRING(127.0 37.5, 127.001 37.5)",
+    }
+    values.update(overrides)
+    conn.execute(
+        text(
+            """
+        INSERT INTO projects (code, title, category, project_type, status, agency_code, budget,
+                              planned_start, planned_end, geom)
+        VALUES (:code, :title, :category, :project_type, :status, :agency_code, :budget,
+                :planned_start, :planned_end, ST_GeomFromText(:wkt, 4326))
+        """
+        ),
+        values,
+    )
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"category": "spaceport"},
+        {"status": "finished"},
+        {"budget": -1},
+        {"planned_end": "2025-01-01"},
+        {"wkt": "POLYGON((127 37.5, 127.01 37.51, 127.01 37.5, 127 37.51, 127 37.5))"},
+        {"wkt": "GEOMETRYCOLLECTION(POINT(127 37.5))"},
+    ],
+    ids=["category", "status", "budget", "dates", "bow-tie polygon", "collection"],
+)
+def test_schema_refuses_bad_projects(engine, override: dict[str, object]) -> None:
+    with engine.connect() as conn:
+        _add_agency(conn)
+        with pytest.raises(IntegrityError):
+            _insert_project(conn, **override)
+        conn.rollback()
+
+
+def test_schema_accepts_a_good_project(engine) -> None:
+    with engine.connect() as conn:
+        _add_agency(conn)
+        _insert_project(conn, code="TEST-GOOD")
+        stored = conn.execute(
+            text("SELECT ST_AsText(geom), ST_SRID(geom) FROM projects WHERE code = 'TEST-GOOD'")
+        ).one()
+        conn.rollback()
+    assert stored == ("LINESTRING(127 37.5,127.001 37.5)", 4326)

@@ -1,0 +1,7 @@
+"""The browser client: HTML, scripts and styles served by Allimi itself."""
+
+from pathlib import Path
+
+WEB_DIR = Path(__file__).resolve().parent
+STATIC_DIR = WEB_DIR / "static"
+TEMPLATES_DIR = WEB_DIR / "templates"
