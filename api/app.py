@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import health, pages, problems
+from api import config, districts, health, layers, pages, problems, projects
 from geo.db import database_url, engine_for
 from geo.settings import Settings, get_settings
 
@@ -29,7 +29,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     problems.install(app)
-    app.include_router(health.router)
+    for module in (health, config, projects, layers, districts):
+        app.include_router(module.router)
     app.include_router(pages.router)
     pages.mount_static(app)
     return app

@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
@@ -100,6 +101,13 @@ class Project(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False)
+    search_text: Mapped[str] = mapped_column(
+        Text,
+        Computed(
+            "lower(code || ' ' || title || ' ' || coalesce(contractor, '') || ' ' "
+            "|| coalesce(address, ''))"
+        ),
+    )
 
     __table_args__ = (
         CheckConstraint(f"category IN ({sql_list(CATEGORIES)})", name="category"),
@@ -127,6 +135,13 @@ class Project(Base):
         Index("ix_projects_category_status", "category", "status"),
         Index("ix_projects_agency_code", "agency_code"),
         Index("ix_projects_district_code", "district_code"),
+        Index("ix_projects_planned_dates", "planned_start", "planned_end"),
+        Index(
+            "ix_projects_search_text",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
     )
 
 
@@ -168,3 +183,13 @@ class Document(Base):
         CheckConstraint("url IS NOT NULL OR file_path IS NOT NULL", name="source"),
         Index("ix_documents_project_id", "project_id"),
     )
+
+
+class DataVersion(Base):
+    """One row whose version every write bumps (by trigger): the key of HTTP caches."""
+
+    __tablename__ = "data_version"
+
+    singleton: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
+    version: Mapped[int] = mapped_column(BigInteger, server_default="1")
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

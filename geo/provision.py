@@ -196,13 +196,22 @@ def _initdb(cluster: Cluster) -> None:
         f"--pwfile={cluster.password_file}",
         "--auth=scram-sha-256",
         "--encoding=UTF8",
-        "--no-locale",
+        *_locale_options(),
     )
     if done.returncode != 0:
         raise AllimiError(
             f"Creating the local PostGIS cluster in {cluster.data_dir} failed: "
             f"{_last_line(done.stderr)}"
         )
+
+
+def _locale_options() -> list[str]:
+    """C.UTF-8 when the system has it: byte-order collation, but Unicode character classes,
+    which pg_trgm needs to index Korean text."""
+    listed = subprocess.run(["locale", "-a"], capture_output=True, text=True, check=False).stdout
+    if any(name.lower().replace("-", "") == "c.utf8" for name in listed.split()):
+        return ["--locale=C.UTF-8"]
+    return ["--no-locale"]
 
 
 def _last_line(text: str) -> str:

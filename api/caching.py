@@ -1,0 +1,54 @@
+"""HTTP caching keyed by the data version: ETag, Cache-Control and 304 Not Modified.
+
+Every write bumps ``data_version`` (a trigger), so a tag made of that version and the request
+stays valid exactly as long as the data it describes. Any number of API processes agree on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from fastapi import Request, Response
+from sqlalchemy import Connection, text
+
+CACHE_CONTROL = "public, max-age=15, must-revalidate"
+
+
+def data_version(conn: Connection) -> int:
+    return int(conn.execute(text("SELECT version FROM data_version")).scalar_one())
+
+
+def etag(version: int, request: Request) -> str:
+    query = "&".join(sorted(request.url.query.split("&")))
+    digest = hashlib.blake2b(f"{version}|{request.url.path}|{query}".encode(), digest_size=12)
+    return f'"{digest.hexdigest()}"'
+
+
+def _matches(header: str | None, tag: str) -> bool:
+    if not header:
+        return False
+    candidates = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return tag in candidates or "*" in candidates
+
+
+def cached(
+    request: Request,
+    conn: Connection,
+    media_type: str,
+    produce: Callable[[], str | bytes],
+    *,
+    empty_status: int | None = None,
+) -> Response:
+    """Answer 304 when the client's copy is current, else the body ``produce`` makes.
+
+    With ``empty_status`` an empty body answers that status (204 for an empty tile).
+    """
+    tag = etag(data_version(conn), request)
+    headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}
+    if _matches(request.headers.get("if-none-match"), tag):
+        return Response(status_code=304, headers=headers)
+    body = produce()
+    if not body and empty_status:
+        return Response(status_code=empty_status, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)

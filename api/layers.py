@@ -1,0 +1,122 @@
+"""Map layers: the catalogue, and each layer as vector tiles, TileJSON or GeoJSON."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import Connection
+
+from api.caching import cached
+from api.deps import connection
+from api.params import project_filter
+from api.problems import Problem
+from geo.filters import ProjectFilter
+from layers import LAYERS, Layer
+from layers.render import extent, features, tile, tilejson
+
+router = APIRouter(prefix="/api/layers", tags=["layers"])
+MVT = "application/vnd.mapbox-vector-tile"
+Conn = Annotated[Connection, Depends(connection)]
+FEATURE_LIMIT = 5000
+
+
+def _layer(layer_id: str) -> Layer:
+    try:
+        return LAYERS[layer_id]
+    except KeyError:
+        raise Problem(
+            404, f"There is no layer {layer_id!r}; known: {', '.join(LAYERS)}.", param="layer_id"
+        ) from None
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _entry(layer: Layer, base: str) -> dict[str, Any]:
+    return {
+        "id": layer.id,
+        "title": {"ko": layer.title_ko, "en": layer.title_en},
+        "geometry": layer.geometry,
+        "minzoom": layer.minzoom,
+        "maxzoom": layer.maxzoom,
+        "properties": layer.properties,
+        "style": {
+            "property": layer.style.property,
+            "legend": [
+                {"value": e.value, "label": {"ko": e.ko, "en": e.en}, "color": e.color}
+                for e in layer.style.legend
+            ],
+            **(layer.style.extra or {}),
+        },
+        "clustered_above": layer.cluster_above,
+        "links": {
+            "tiles": f"{base}/api/layers/{layer.id}/tiles/{{z}}/{{x}}/{{y}}.mvt",
+            "tilejson": f"{base}/api/layers/{layer.id}/tilejson.json",
+            "features": f"{base}/api/layers/{layer.id}/features",
+        },
+    }
+
+
+@router.get("")
+def catalogue(request: Request) -> JSONResponse:
+    """Every published layer: title, geometry, legend, zoom range and URL templates."""
+    base = _base_url(request)
+    return JSONResponse({"layers": [_entry(layer, base) for layer in LAYERS.values()]})
+
+
+@router.get("/{layer_id}/tilejson.json")
+def layer_tilejson(request: Request, conn: Conn, layer_id: str) -> JSONResponse:
+    """TileJSON 3.0 for one layer."""
+    layer = _layer(layer_id)
+    return JSONResponse(tilejson(layer, _base_url(request), extent(conn)))
+
+
+@router.get(
+    "/{layer_id}/tiles/{z}/{x}/{y}.mvt",
+    response_class=Response,
+    responses={200: {"content": {MVT: {}}}, 204: {"description": "Empty tile"}},
+)
+def layer_tile(
+    request: Request,
+    conn: Conn,
+    layer_id: str,
+    z: Annotated[int, Path(ge=0, le=24)],
+    x: Annotated[int, Path(ge=0)],
+    y: Annotated[int, Path(ge=0)],
+    where: Annotated[ProjectFilter, Depends(project_filter)],
+) -> Response:
+    """One Mapbox Vector Tile of the layer (made by PostGIS ST_AsMVT); 204 when empty."""
+    layer = _layer(layer_id)
+    for name, value in (("x", x), ("y", y)):
+        if value >= 2**z:
+            raise Problem(400, f"{name} must be below 2^z = {2**z} at zoom {z}.", param=name)
+    if not layer.minzoom <= z <= layer.maxzoom:
+        raise Problem(
+            404,
+            f"Layer {layer.id} is published from zoom {layer.minzoom} to {layer.maxzoom}.",
+            param="z",
+        )
+    return cached(request, conn, MVT, lambda: tile(conn, layer, z, x, y, where), empty_status=204)
+
+
+@router.get(
+    "/{layer_id}/features",
+    response_class=Response,
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
+def layer_features(
+    request: Request,
+    conn: Conn,
+    layer_id: str,
+    where: Annotated[ProjectFilter, Depends(project_filter)],
+    limit: Annotated[int, Query(ge=1, le=FEATURE_LIMIT)] = FEATURE_LIMIT,
+) -> Response:
+    """The layer's features in ``bbox`` as GeoJSON; dense views come as grid clusters."""
+    layer = _layer(layer_id)
+    bbox = where.bbox
+    return cached(
+        request, conn, "application/geo+json", lambda: features(conn, layer, where, bbox, limit)
+    )

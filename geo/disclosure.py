@@ -1,0 +1,132 @@
+"""What Allimi discloses about a project, assembled as GeoJSON by PostGIS itself.
+
+``SUMMARY`` is what a list row or a map popup needs; ``project_feature`` is the full disclosure
+of one project: contract, cost, progress and its history, schedule, documents, contacts, flags.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+
+from geo.filters import ProjectFilter
+from geo.flags import FLAGS_JSON
+
+COORDINATE_DECIMALS = 6  # ~0.1 m
+
+# Over ``projects p JOIN agencies a ON a.code = p.agency_code``.
+FROM_PROJECTS = "projects p JOIN agencies a ON a.code = p.agency_code"
+
+SUMMARY = f"""
+    json_build_object(
+        'code', p.code,
+        'title', p.title,
+        'category', p.category,
+        'status', p.status,
+        'agency', json_build_object('code', a.code, 'name_ko', a.name_ko, 'name_en', a.name_en),
+        'contractor', p.contractor,
+        'currency', p.currency,
+        'budget', p.budget,
+        'spent', p.spent,
+        'progress_actual', p.progress_actual,
+        'progress_planned', p.progress_planned,
+        'planned_start', p.planned_start,
+        'planned_end', p.planned_end,
+        'district_code', p.district_code,
+        'address', p.address,
+        'is_sample', p.is_sample,
+        'updated_at', p.updated_at,
+        'flags', {FLAGS_JSON}
+    )"""
+
+
+def feature(properties: str) -> str:
+    """SQL for one GeoJSON Feature of project ``p`` with the given properties object."""
+    return (
+        "json_build_object('type', 'Feature', 'id', p.code, "
+        f"'geometry', ST_AsGeoJSON(p.geom, {COORDINATE_DECIMALS})::json, "
+        f"'properties', {properties})"
+    )
+
+
+SORTS = {
+    "code": "p.code",
+    "title": "p.title",
+    "budget": "p.budget",
+    "spent": "p.spent",
+    "progress": "p.progress_actual",
+    "start": "p.planned_start",
+    "end": "p.planned_end",
+    "updated": "p.updated_at",
+}
+
+
+def search(
+    conn: Connection, where: ProjectFilter, *, limit: int, offset: int, sort: str = "code"
+) -> tuple[str, int]:
+    """A page of matching projects as a GeoJSON FeatureCollection, and how many match."""
+    clause, params = where.where()
+    descending = sort.startswith("-")
+    order = f"{SORTS[sort.lstrip('-')]} {'DESC' if descending else 'ASC'}, p.id"
+    row = conn.execute(
+        text(
+            f"""
+            SELECT
+                (SELECT count(*) FROM projects p WHERE {clause}),
+                (SELECT coalesce(json_agg({feature(SUMMARY)} ORDER BY page.n), '[]'::json)::text
+                 FROM (SELECT p.id, row_number() OVER (ORDER BY {order}) AS n
+                       FROM projects p WHERE {clause}
+                       ORDER BY {order} LIMIT :limit OFFSET :offset) page
+                 JOIN projects p ON p.id = page.id JOIN agencies a ON a.code = p.agency_code)
+            """
+        ),
+        {**params, "limit": limit, "offset": offset},
+    ).one()
+    return row[1], int(row[0])
+
+
+STARTED = "coalesce(p.actual_start, p.planned_start)"
+
+
+def project_feature(conn: Connection, code: str) -> str | None:
+    """The full disclosure of one published project as a GeoJSON Feature, or None."""
+    detail = f"""
+        ({SUMMARY}::jsonb || jsonb_build_object(
+            'description', p.description,
+            'project_type', p.project_type,
+            'supervisor', p.supervisor,
+            'officer', json_build_object('name', p.officer_name, 'phone', p.officer_phone),
+            'agency_phone', a.phone,
+            'contract_value', p.contract_value,
+            'remaining', p.budget - p.spent,
+            'actual_start', p.actual_start,
+            'actual_end', p.actual_end,
+            'days_elapsed', CASE WHEN {STARTED} <= current_date
+                THEN coalesce(p.actual_end, current_date) - {STARTED} END,
+            'days_remaining', CASE WHEN p.actual_end IS NULL THEN p.planned_end - current_date END,
+            'district', json_build_object('code', d.code, 'name_ko', d.name_ko,
+                                          'name_en', d.name_en),
+            'created_at', p.created_at,
+            'reports', (
+                SELECT coalesce(json_agg(json_build_object(
+                    'reported_on', r.reported_on, 'actual', r.actual, 'planned', r.planned,
+                    'spent_to_date', r.spent_to_date, 'note', r.note
+                ) ORDER BY r.reported_on), '[]'::json)
+                FROM progress_reports r WHERE r.project_id = p.id),
+            'documents', (
+                SELECT coalesce(json_agg(json_build_object(
+                    'title', doc.title, 'document_type', doc.document_type,
+                    'url', coalesce(doc.url, '/api/documents/' || doc.id),
+                    'media_type', doc.media_type, 'published_on', doc.published_on
+                ) ORDER BY doc.published_on, doc.id), '[]'::json)
+                FROM documents doc WHERE doc.project_id = p.id)
+        ))::json"""
+    return conn.execute(
+        text(
+            f"""
+            SELECT {feature(detail)}::text
+            FROM {FROM_PROJECTS} LEFT JOIN districts d ON d.code = p.district_code
+            WHERE p.code = :code AND p.published
+            """
+        ),
+        {"code": code},
+    ).scalar()

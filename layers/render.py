@@ -1,0 +1,147 @@
+"""Rendering a layer: Mapbox Vector Tiles with ST_AsMVT, or GeoJSON assembled in SQL.
+
+Both share the same trick for dense views: when more than ``layer.cluster_above`` features fall
+in the tile (or view), they are aggregated on a grid of ``GRID`` x ``GRID`` cells into points
+that carry the count and the dominant style value, so the response stays small while every
+feature still shows its presence. Counting stops at the threshold, so the test is cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from geo.disclosure import COORDINATE_DECIMALS
+from geo.filters import BBox, ProjectFilter
+from layers.base import Layer
+
+EXTENT = 4096
+BUFFER = 64
+GRID = 64  # cluster cells per tile side (64 px cells on a 256 px tile at 4x)
+VIEW_GRID = 48  # cluster cells across a requested view
+
+
+def _clustering(layer: Layer, box: str, source: str) -> tuple[str, str]:
+    """Conditions choosing the features branch or the clusters branch of a query."""
+    count = (
+        f"(SELECT count(*) FROM (SELECT 1 FROM ({source}) c, box WHERE c.geom && {box} "
+        f"LIMIT {layer.cluster_above} + 1) n)"
+    )
+    return f"{count} <= {layer.cluster_above}", f"{count} > {layer.cluster_above}"
+
+
+def _cells(layer: Layer, box: str, grid: int, source: str, condition: str) -> str:
+    """Grid clusters of the features in ``box``: cell centroid (lon, lat), count, style value."""
+    prop = layer.style.property
+    return f"""
+        SELECT min(s.id) AS id, count(*) AS count,
+               mode() WITHIN GROUP (ORDER BY s.{prop}) AS {prop},
+               ST_SetSRID(ST_MakePoint(avg(s.cx), avg(s.cy)), 4326) AS centre
+        FROM (SELECT c.id, c.{prop},
+                     (ST_XMin(c.geom) + ST_XMax(c.geom)) / 2 AS cx,
+                     (ST_YMin(c.geom) + ST_YMax(c.geom)) / 2 AS cy
+              FROM ({source}) c, box WHERE c.geom && {box}) s, box
+        WHERE {condition}
+        GROUP BY floor((s.cx - ST_XMin({box})) / (ST_XMax({box}) - ST_XMin({box})) * {grid}),
+                 floor((s.cy - ST_YMin({box})) / (ST_YMax({box}) - ST_YMin({box})) * {grid})"""
+
+
+def tile(conn: Connection, layer: Layer, z: int, x: int, y: int, where: ProjectFilter) -> bytes:
+    """The layer's features in tile z/x/y as an MVT (empty bytes when there are none)."""
+    source, params = layer.source(where)
+    props = ", ".join(f"s.{p}" for p in layer.properties)
+    mvt_geom = f"ST_AsMVTGeom(ST_Transform({{g}}, 3857), box.e, {EXTENT}, {BUFFER}, true)"
+    features = f"""
+        SELECT s.id, {props}, NULL::bigint AS count, {mvt_geom.format(g="s.geom")} AS geom
+        FROM ({source}) s, box WHERE s.geom && box.g"""
+    if layer.cluster_above:
+        few, many = _clustering(layer, "box.g", source)
+        nulls = ", ".join(
+            f"k.{p}" if p == layer.style.property else f"NULL AS {p}" for p in layer.properties
+        )
+        features = f"""
+            {features} AND {few}
+            UNION ALL
+            SELECT NULL, {nulls}, k.count, {mvt_geom.format(g="k.centre")}
+            FROM ({_cells(layer, "box.g", GRID, source, many)}) k, box"""
+    sql = f"""
+        WITH box AS (SELECT ST_TileEnvelope(:z, :x, :y) AS e,
+                            ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326) AS g)
+        SELECT ST_AsMVT(t, :layer, {EXTENT}, 'geom', 'id')
+        FROM ({features}) t WHERE t.geom IS NOT NULL"""
+    data = conn.execute(text(sql), {**params, "z": z, "x": x, "y": y, "layer": layer.id}).scalar()
+    return bytes(data) if data else b""
+
+
+def features(
+    conn: Connection, layer: Layer, where: ProjectFilter, bbox: BBox | None, limit: int
+) -> str:
+    """The layer's features in ``bbox`` (or everywhere) as a GeoJSON FeatureCollection."""
+    source, params = layer.source(where)
+    if bbox:
+        box_sql = "ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"
+        params.update(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True))
+    else:
+        box_sql = "(SELECT ST_SetSRID(ST_Extent(geom)::geometry, 4326) FROM districts)"
+    props = ", ".join(f"'{p}', s.{p}" for p in layer.properties)
+    geojson = f"ST_AsGeoJSON({{g}}, {COORDINATE_DECIMALS})::json"
+    rows = f"""
+        SELECT s.id, json_build_object('type', 'Feature', 'id', s.id,
+               'geometry', {geojson.format(g="s.geom")},
+               'properties', json_build_object({props})) AS f
+        FROM ({source}) s, box WHERE s.geom && box.g
+        ORDER BY s.id LIMIT :limit"""
+    if layer.cluster_above:
+        few, many = _clustering(layer, "box.g", source)
+        prop = layer.style.property
+        rows = f"""
+            SELECT * FROM ({rows}) r WHERE {few}
+            UNION ALL
+            SELECT k.id, json_build_object('type', 'Feature',
+                   'geometry', {geojson.format(g="k.centre")},
+                   'properties', json_build_object('cluster', true, 'count', k.count,
+                                                   '{prop}', k.{prop}))
+            FROM ({_cells(layer, "box.g", VIEW_GRID, source, many)}) k"""
+    sql = f"""
+        WITH box AS (SELECT {box_sql} AS g)
+        SELECT json_build_object('type', 'FeatureCollection',
+               'features', coalesce(json_agg(r.f ORDER BY r.id), '[]'::json))::text
+        FROM ({rows}) r"""
+    params["limit"] = limit
+    return conn.execute(text(sql), params).scalar_one()
+
+
+def extent(conn: Connection) -> tuple[float, float, float, float]:
+    """The bounds of the city (its districts), for TileJSON and the initial map view."""
+    row = conn.execute(
+        text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+            "(SELECT ST_Extent(geom) AS e FROM districts) s"
+        )
+    ).one()
+    if row[0] is None:
+        return (-180.0, -85.0, 180.0, 85.0)
+    return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+
+def tilejson(
+    layer: Layer, base_url: str, bounds: tuple[float, float, float, float]
+) -> dict[str, Any]:
+    centre = [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, 11]
+    fields = dict(layer.properties)
+    if layer.cluster_above:
+        fields["count"] = "Number"
+    return {
+        "tilejson": "3.0.0",
+        "name": layer.title_en,
+        "description": f"{layer.title_ko} / {layer.title_en}",
+        "tiles": [f"{base_url}/api/layers/{layer.id}/tiles/{{z}}/{{x}}/{{y}}.mvt"],
+        "minzoom": layer.minzoom,
+        "maxzoom": layer.maxzoom,
+        "bounds": list(bounds),
+        "center": centre,
+        "vector_layers": [
+            {"id": layer.id, "fields": fields, "minzoom": layer.minzoom, "maxzoom": layer.maxzoom}
+        ],
+    }
