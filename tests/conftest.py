@@ -18,6 +18,7 @@ from api.app import create_app
 from geo import migrate
 from geo.db import drop_database, engine_for, prepare
 from geo.settings import Settings
+from tests import city
 
 TEST_DB = "allimi_test"
 
@@ -35,10 +36,14 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="session")
 def db_url(settings: Settings) -> str:
-    """A new, empty test database migrated to head."""
+    """A new test database migrated to head, holding the hand-made city of ``tests.city``."""
     drop_database(prepare(settings, TEST_DB))
     url = prepare(settings, TEST_DB)
     migrate.upgrade(url)
+    engine = engine_for(url)
+    with engine.begin() as conn:
+        city.build(conn)
+    engine.dispose()
     return url
 
 

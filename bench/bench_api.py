@@ -1,0 +1,555 @@
+"""Benchmark the public API against the SQL it runs, on the 1,000,000-project database.
+
+What it measures, in one run:
+
+* the click query ``GET /api/projects/at?lon=..&lat=..`` (default radius) at random points in
+  Seoul, taken from project geometries and jittered a few metres;
+* a 500 m x 500 m box ``GET /api/projects?bbox=..&limit=100`` around the same points;
+* vector tiles ``GET /api/layers/projects/tiles/{z}/{x}/{y}.mvt`` at z12, z14 and z16 covering
+  the same points, and the size of every distinct such tile (mean, p99, max).
+
+Each is measured with 1 and with 16 concurrent clients (threads, one ``httpx.Client`` each) and
+set beside a reference: the same SQL (``geo.click.projects_at``, ``geo.disclosure.search``,
+``layers.render.tile``) issued straight to PostGIS over psycopg2 in autocommit mode, without
+HTTP, with the same number of threads each holding one connection. The reference leaves out
+what the endpoint adds around that SQL (pool checkout, transaction, the ``data_version`` query
+for the ETag, FastAPI and uvicorn). Requests carry no ``If-None-Match``, so the API always
+renders the body.
+
+The script starts the API itself (``uvicorn api.app:create_app --factory``) on a free loopback
+port against the given database, waits for ``/api/health``, measures, prints a table and the
+targets (PASS/FAIL), and stops the server. Every request loop is bounded in count and in time.
+
+Run from the repository root::
+
+    .venv/bin/python bench/bench_api.py                  # database allimi_bench
+    .venv/bin/python bench/bench_api.py --database-url postgresql://... --duration 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import itertools
+import math
+import os
+import platform
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import make_url
+
+from geo.click import DEFAULT_RADIUS_M, METRES_PER_DEGREE, projects_at
+from geo.db import engine_for
+from geo.disclosure import search
+from geo.filters import BBox, ProjectFilter
+from layers import LAYERS
+from layers.render import tile
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DB = "allimi_bench"
+ZOOMS = (12, 14, 16)
+CONCURRENCY = (1, 16)
+BOX_HALF_M = 250.0  # half the side of the 500 m x 500 m box
+JITTER_M = 5.0
+MAX_TILE_BYTES = 500 * 1024
+TARGET_RATIO = 0.70
+TARGET_CLICK_P99_MS = 10.0
+REQUEST_TIMEOUT_S = 60.0
+SERVER_START_TIMEOUT_S = 90.0
+
+# A session answers one job and returns the size of what it got, or None on failure.
+Call = Callable[["Job"], int | None]
+Session = Callable[[], AbstractContextManager[Call]]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One request: its API path and the same work as a call on a database connection."""
+
+    path: str
+    reference: Callable[[Connection], str | bytes]
+
+
+@dataclass
+class LoadResult:
+    latencies: list[float] = field(default_factory=list)  # seconds
+    sizes: list[int] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+
+    @property
+    def count(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def rps(self) -> float:
+        return self.count / self.seconds if self.seconds > 0 else 0.0
+
+    def percentile_ms(self, q: float) -> float:
+        return percentile(self.latencies, q) * 1000.0
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    clients: int
+    api: LoadResult
+    ref: LoadResult
+
+    @property
+    def ratio(self) -> float:
+        return self.api.rps / self.ref.rps if self.ref.rps > 0 else 0.0
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100); NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(math.ceil(q / 100.0 * len(ordered)), 1)
+    return ordered[rank - 1]
+
+
+# --- configuration ------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--database-url",
+        help=f"database to benchmark (default: `allimi db url` with ALLIMI_DB_NAME={BENCH_DB})",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument(
+        "--duration", type=float, default=12.0, help="seconds per measurement (upper bound)"
+    )
+    parser.add_argument(
+        "--max-requests", type=int, default=20_000, help="requests per measurement (upper bound)"
+    )
+    parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per query")
+    parser.add_argument("--points", type=int, default=2000, help="sample points (upper bound)")
+    parser.add_argument(
+        "--survey-seconds", type=float, default=30.0, help="time bound of each tile-size survey"
+    )
+    parser.add_argument("--seed", type=int, default=2026, help="random seed")
+    return parser.parse_args(argv)
+
+
+def default_database_url() -> str:
+    allimi = Path(sys.executable).parent / "allimi"
+    env = {**os.environ, "ALLIMI_DB_NAME": BENCH_DB}
+    env.pop("DATABASE_URL", None)
+    env.pop("ALLIMI_DATABASE_URL", None)
+    done = subprocess.run(
+        [str(allimi), "db", "url"], env=env, capture_output=True, text=True, check=True, timeout=120
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# --- the API server -----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(base_url: str, server: subprocess.Popen[bytes]) -> dict[str, object]:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the API server exited with status {server.returncode}")
+        try:
+            response = httpx.get(f"{base_url}/api/health", timeout=5.0)
+            if response.status_code == 200:
+                return dict(response.json())
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"the API server did not answer /api/health in {SERVER_START_TIMEOUT_S} s")
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is not None:
+        return
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)  # its own process group: the server and workers
+        server.wait(timeout=10)
+
+
+@contextmanager
+def api_server(database_url: str, workers: int) -> Iterator[tuple[str, dict[str, object]]]:
+    """Serve the API on a free loopback port; yields its base URL and its health answer."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    env = {**os.environ, "DATABASE_URL": database_url}
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        yield base_url, wait_healthy(base_url, server)
+    finally:
+        stop_server(server)
+
+
+# --- sessions: one per client thread ------------------------------------------------------
+
+
+@contextmanager
+def http_session(base_url: str) -> Iterator[Call]:
+    with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
+
+        def call(job: Job) -> int | None:
+            response = client.get(job.path)
+            return len(response.content) if response.status_code in (200, 204) else None
+
+        yield call
+
+
+@contextmanager
+def sql_session(engine: Engine) -> Iterator[Call]:
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn.exec_driver_sql(f"SET statement_timeout = '{int(REQUEST_TIMEOUT_S)}s'")
+
+        def call(job: Job) -> int | None:
+            return len(job.reference(conn))
+
+        yield call
+
+
+# --- the load loop ------------------------------------------------------------------------
+
+
+def run_load(
+    open_session: Session,
+    jobs: Sequence[Job],
+    clients: int,
+    duration: float,
+    max_requests: int,
+) -> LoadResult:
+    """Run ``jobs`` in order from ``clients`` threads until ``max_requests`` or ``duration``."""
+    result = LoadResult()
+    counter = itertools.count()
+    lock = threading.Lock()
+    start = [0.0]
+    finish: list[float] = []
+    barrier = threading.Barrier(clients, action=lambda: start.__setitem__(0, time.perf_counter()))
+
+    def client() -> None:
+        with open_session() as call:
+            barrier.wait()
+            deadline = start[0] + duration
+            while (i := next(counter)) < max_requests and time.perf_counter() < deadline:
+                began = time.perf_counter()
+                try:
+                    size = call(jobs[i % len(jobs)])
+                except Exception:
+                    size = None
+                elapsed = time.perf_counter() - began
+                with lock:
+                    result.latencies.append(elapsed)
+                    if size is None:
+                        result.errors += 1
+                    else:
+                        result.sizes.append(size)
+            with lock:
+                finish.append(time.perf_counter())
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(duration + REQUEST_TIMEOUT_S + 30)
+    result.seconds = (max(finish) if finish else time.perf_counter()) - start[0]
+    return result
+
+
+# --- the workload -------------------------------------------------------------------------
+
+
+def sample_points(engine: Engine, limit: int, seed: int) -> list[tuple[float, float]]:
+    """Points on project geometries, from about 0.1 % of the table's pages."""
+    sql = text(
+        "SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
+        f"FROM projects TABLESAMPLE SYSTEM (0.1) REPEATABLE ({seed % 2**31}) LIMIT :limit"
+    )
+    with engine.connect() as conn:
+        return [(float(x), float(y)) for x, y in conn.execute(sql, {"limit": limit})]
+
+
+def offset(lon: float, lat: float, east_m: float, north_m: float) -> tuple[float, float]:
+    dlon = east_m / (METRES_PER_DEGREE * math.cos(math.radians(lat)))
+    return round(lon + dlon, 7), round(lat + north_m / METRES_PER_DEGREE, 7)
+
+
+def jittered(
+    rng: random.Random, points: Sequence[tuple[float, float]], n: int
+) -> Iterator[tuple[float, float]]:
+    for i in range(n):
+        lon, lat = points[i % len(points)]
+        yield offset(lon, lat, rng.uniform(-JITTER_M, JITTER_M), rng.uniform(-JITTER_M, JITTER_M))
+
+
+def click_jobs(rng: random.Random, points: Sequence[tuple[float, float]], n: int) -> list[Job]:
+    return [
+        Job(
+            f"/api/projects/at?lon={lon}&lat={lat}",
+            functools.partial(projects_at, lon=lon, lat=lat, radius_m=DEFAULT_RADIUS_M),
+        )
+        for lon, lat in jittered(rng, points, n)
+    ]
+
+
+def search_box(conn: Connection, bbox: BBox) -> str:
+    return search(conn, ProjectFilter(bbox=bbox), limit=100, offset=0)[0]
+
+
+def bbox_jobs(rng: random.Random, points: Sequence[tuple[float, float]], n: int) -> list[Job]:
+    jobs = []
+    for lon, lat in jittered(rng, points, n):
+        minx, miny = offset(lon, lat, -BOX_HALF_M, -BOX_HALF_M)
+        maxx, maxy = offset(lon, lat, BOX_HALF_M, BOX_HALF_M)
+        bbox = (minx, miny, maxx, maxy)
+        path = f"/api/projects?bbox={minx},{miny},{maxx},{maxy}&limit=100"
+        jobs.append(Job(path, functools.partial(search_box, bbox=bbox)))
+    return jobs
+
+
+def tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    x = int((lon + 180.0) / 360.0 * n)
+    y = int((1.0 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2.0 * n)
+    return min(max(x, 0), n - 1), min(max(y, 0), n - 1)
+
+
+def tile_job(z: int, x: int, y: int) -> Job:
+    render = functools.partial(tile, layer=LAYERS["projects"], z=z, x=x, y=y, where=ProjectFilter())
+    return Job(f"/api/layers/projects/tiles/{z}/{x}/{y}.mvt", render)
+
+
+def tile_jobs(z: int, points: Sequence[tuple[float, float]], n: int) -> list[Job]:
+    return [
+        tile_job(z, *tile_xy(lon, lat, z))
+        for lon, lat in itertools.islice(itertools.cycle(points), n)
+    ]
+
+
+def distinct_tiles(z: int, points: Sequence[tuple[float, float]]) -> list[Job]:
+    return [tile_job(z, x, y) for x, y in sorted({tile_xy(lon, lat, z) for lon, lat in points})]
+
+
+# --- measuring and reporting --------------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    args: argparse.Namespace
+    base_url: str
+    engine: Engine
+    rows: list[Row] = field(default_factory=list)
+
+    def http(self) -> AbstractContextManager[Call]:
+        return http_session(self.base_url)
+
+    def sql(self) -> AbstractContextManager[Call]:
+        return sql_session(self.engine)
+
+    def warm_up(self, jobs: Sequence[Job]) -> None:
+        clients = max(CONCURRENCY)
+        run_load(self.http, jobs, clients, self.args.warmup, self.args.max_requests)
+        run_load(self.sql, jobs, clients, self.args.warmup, self.args.max_requests)
+
+    def measure(self, name: str, jobs: Sequence[Job]) -> None:
+        self.warm_up(jobs[::-1])
+        for clients in CONCURRENCY:
+            args = (jobs, clients, self.args.duration, self.args.max_requests)
+            api = run_load(self.http, *args)
+            ref = run_load(self.sql, *args)
+            row = Row(name, clients, api, ref)
+            self.rows.append(row)
+            print(
+                f"  {name:<10} x{clients:<2}  API {api.rps:7.1f} req/s  "
+                f"ref {ref.rps:7.1f} req/s  ratio {row.ratio:.2f}",
+                flush=True,
+            )
+
+    def survey(self, tiles: Sequence[Job]) -> LoadResult:
+        return run_load(self.http, tiles, 4, self.args.survey_seconds, len(tiles))
+
+
+def print_config(
+    args: argparse.Namespace,
+    url: str,
+    health: dict[str, object],
+    points: int,
+    tiles: dict[int, int],
+) -> None:
+    print("Configuration")
+    print(f"  database      {safe_url(url)}")
+    print(f"  projects      {health.get('projects')}, PostGIS {health.get('postgis')}")
+    print(
+        f"  machine       {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"client, server and PostGIS on one host, loopback only"
+    )
+    print(
+        f"  API server    uvicorn api.app:create_app --factory --workers {args.workers} "
+        f"(same server for every measurement), pool_size=10 max_overflow=20 per worker"
+    )
+    print(
+        f"  clients       {', '.join(map(str, CONCURRENCY))} concurrent (threads, one "
+        f"httpx.Client each; reference: one psycopg2 connection each, autocommit)"
+    )
+    print(
+        f"  per run       at most {args.duration:g} s or {args.max_requests} requests, "
+        f"after {args.warmup:g} s warm-up (x{max(CONCURRENCY)}) per query and side"
+    )
+    print(
+        f"  sample points {points} (TABLESAMPLE SYSTEM (0.1), seed {args.seed}), "
+        f"jitter +/-{JITTER_M:g} m; click radius {DEFAULT_RADIUS_M:g} m (default); "
+        f"box {2 * BOX_HALF_M:g} m x {2 * BOX_HALF_M:g} m, limit 100"
+    )
+    print(
+        "  tiles         distinct tiles covering the points: "
+        + ", ".join(f"z{z} {n}" for z, n in tiles.items())
+    )
+    print()
+
+
+def print_table(rows: Sequence[Row]) -> None:
+    header = (
+        f"{'query':<10} {'clients':>7} | {'API p50':>8} {'p99':>8} {'req/s':>8} | "
+        f"{'ref p50':>8} {'p99':>8} {'req/s':>8} | {'API/ref':>7} | {'n API':>6} "
+        f"{'n ref':>6} {'errors':>6}"
+    )
+    print("Latency in ms, throughput in requests/s")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(
+            f"{r.name:<10} {r.clients:>7} | {r.api.percentile_ms(50):8.2f} "
+            f"{r.api.percentile_ms(99):8.2f} {r.api.rps:8.1f} | {r.ref.percentile_ms(50):8.2f} "
+            f"{r.ref.percentile_ms(99):8.2f} {r.ref.rps:8.1f} | {r.ratio:7.2f} | "
+            f"{r.api.count:>6} {r.ref.count:>6} {r.api.errors + r.ref.errors:>6}"
+        )
+    print()
+
+
+def print_sizes(surveys: dict[int, tuple[int, LoadResult]]) -> None:
+    print("Tile sizes (every distinct tile covering the sample points, from the API)")
+    header = (
+        f"{'zoom':>4} {'tiles':>6} {'fetched':>7} {'empty':>6} {'mean B':>9} "
+        f"{'p99 B':>9} {'max B':>9} {'> 500 KB':>8} {'errors':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for z, (total, s) in surveys.items():
+        sizes = s.sizes or [0]
+        print(
+            f"{z:>4} {total:>6} {s.count:>7} {sum(1 for b in s.sizes if b == 0):>6} "
+            f"{statistics.fmean(sizes):9.0f} {percentile(sizes, 99):9.0f} {max(sizes):9d} "
+            f"{sum(1 for b in s.sizes if b > MAX_TILE_BYTES):>8} {s.errors:>6}"
+        )
+    print()
+
+
+def targets(
+    rows: Sequence[Row], surveys: dict[int, tuple[int, LoadResult]]
+) -> list[tuple[str, bool]]:
+    checks = []
+    for r in rows:
+        checks.append(
+            (
+                f"{r.name} x{r.clients}: API throughput {r.ratio:.0%} of reference "
+                f">= {TARGET_RATIO:.0%}",
+                r.ratio >= TARGET_RATIO,
+            )
+        )
+    click = next(r for r in rows if r.name == "click" and r.clients == 1)
+    p99 = click.api.percentile_ms(99)
+    checks.append(
+        (f"click x1: API p99 {p99:.2f} ms < {TARGET_CLICK_P99_MS:g} ms", p99 < TARGET_CLICK_P99_MS)
+    )
+    for z, (total, s) in surveys.items():
+        largest = max(s.sizes, default=0)
+        complete = s.count == total and s.errors == 0
+        checks.append(
+            (
+                f"z{z}: no tile over 500 KB (largest {largest} B, "
+                f"{s.count}/{total} fetched, {s.errors} errors)",
+                complete and largest <= MAX_TILE_BYTES,
+            )
+        )
+    return checks
+
+
+def print_targets(checks: Sequence[tuple[str, bool]]) -> None:
+    print("Targets")
+    for label, ok in checks:
+        print(f"  {'PASS' if ok else 'FAIL'}  {label}")
+    print(f"  {sum(ok for _, ok in checks)}/{len(checks)} passed")
+
+
+# --- main ---------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    url = args.database_url or default_database_url()
+    rng = random.Random(args.seed)  # noqa: S311 (sampling, not secrets)
+    engine = engine_for(url, pool_size=max(CONCURRENCY), max_overflow=4)
+    began = time.monotonic()
+    try:
+        points = sample_points(engine, args.points, args.seed)
+        if not points:
+            print("The database holds no projects; load them with `allimi demo`.")
+            return 2
+        tiles = {z: distinct_tiles(z, points) for z in ZOOMS}
+        n = args.max_requests
+        with api_server(url, args.workers) as (base_url, health):
+            print_config(args, url, health, len(points), {z: len(t) for z, t in tiles.items()})
+            bench = Bench(args, base_url, engine)
+            print("Tile-size survey", flush=True)
+            surveys = {z: (len(t), bench.survey(t)) for z, t in tiles.items()}
+            print("Measurements", flush=True)
+            bench.measure("click", click_jobs(rng, points, n))
+            bench.measure("bbox 500m", bbox_jobs(rng, points, n))
+            for z in ZOOMS:
+                bench.measure(f"tile z{z}", tile_jobs(z, points, n))
+        print()
+        print_table(bench.rows)
+        print_sizes(surveys)
+        checks = targets(bench.rows, surveys)
+        print_targets(checks)
+        print(f"Total run time {time.monotonic() - began:.0f} s")
+        return 0 if all(ok for _, ok in checks) else 1
+    finally:
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
