@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from typing import Annotated
 
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+from sqlalchemy import Connection, text
+
+from api.deps import connection
 from geo.flags import AHEAD_POINTS, BEHIND_POINTS, STALE_DAYS
 from geo.settings import Settings
 from geo.vocab import CATEGORIES, PROJECT_TYPES, STATUSES, Term
@@ -23,8 +27,16 @@ class Basemap(BaseModel):
     attribution: str
 
 
+class Agency(BaseModel):
+    code: str
+    name_ko: str
+    name_en: str
+
+
 class Config(BaseModel):
+    sample_data: bool
     basemap: Basemap
+    agencies: list[Agency]
     categories: dict[str, Label]
     statuses: dict[str, Label]
     project_types: dict[str, Label]
@@ -36,9 +48,22 @@ def _labels(terms: dict[str, Term]) -> dict[str, Label]:
 
 
 @router.get("/api/config", response_model=Config)
-def config(request: Request) -> Config:
+def config(request: Request, conn: Annotated[Connection, Depends(connection)]) -> Config:
+    """Labels, thresholds, agencies, the base map, and whether the data is a synthetic sample."""
     settings: Settings = request.app.state.settings
+    sample = conn.execute(
+        text("SELECT EXISTS (SELECT 1 FROM projects WHERE published AND is_sample)")
+    ).scalar_one()
+    agencies = conn.execute(
+        text(
+            "SELECT code, name_ko, name_en FROM agencies a WHERE EXISTS "
+            "(SELECT 1 FROM projects p WHERE p.agency_code = a.code AND p.published) "
+            "ORDER BY name_ko"
+        )
+    ).all()
     return Config(
+        sample_data=bool(sample),
+        agencies=[Agency(code=a[0], name_ko=a[1], name_en=a[2]) for a in agencies],
         basemap=Basemap(url=settings.basemap_url or None, attribution=settings.basemap_attribution),
         categories=_labels(CATEGORIES),
         statuses=_labels(STATUSES),

@@ -1,4 +1,4 @@
-"""The pages a browser loads: the home page and the web client's static files."""
+"""The pages a browser loads: the map page, the client's static files and its libraries."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from web import STATIC_DIR, TEMPLATES_DIR
+from geo.errors import AllimiError
+from web import LEAFLET_DIR, STATIC_DIR, TEMPLATES_DIR
 
 router = APIRouter(include_in_schema=False)
 
@@ -17,4 +18,10 @@ def home() -> FileResponse:
 
 
 def mount_static(app: FastAPI) -> None:
+    """Our scripts and styles under /static, Leaflet (from npm, pinned) under /vendor/leaflet."""
+    if not (LEAFLET_DIR / "leaflet.js").exists():
+        raise AllimiError(
+            f"Leaflet is not installed in {LEAFLET_DIR}; run 'sh scripts/setup' (npm ci in web/)."
+        )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/vendor/leaflet", StaticFiles(directory=LEAFLET_DIR), name="leaflet")

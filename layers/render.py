@@ -19,7 +19,7 @@ from layers.base import Layer
 EXTENT = 4096
 BUFFER = 64
 GRID = 64  # cluster cells per tile side (64 px cells on a 256 px tile at 4x)
-VIEW_GRID = 48  # cluster cells across a requested view
+VIEW_GRID = 14  # cluster cells across a requested view (about 60 px each on a laptop)
 
 
 def _clustering(layer: Layer, box: str, source: str) -> tuple[str, str]:

@@ -5,3 +5,5 @@ from pathlib import Path
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
 TEMPLATES_DIR = WEB_DIR / "templates"
+NODE_MODULES = WEB_DIR / "node_modules"  # npm ci in web/ (pinned in package-lock.json)
+LEAFLET_DIR = NODE_MODULES / "leaflet" / "dist"

@@ -143,7 +143,7 @@ def _metres_to_degrees(lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _lines(rng: np.random.Generator, start: np.ndarray, seg: np.ndarray) -> np.ndarray:
-    """Street-like polylines of 1 to 3 segments that turn at right angles or run on."""
+    """Street-like polylines of 1 to 3 segments that mostly run on, sometimes turn a corner."""
     n = len(start)
     nseg = rng.integers(1, 4, n)
     heading = rng.choice([0.0, 90.0, 180.0, 270.0], n) + rng.normal(0, 15, n)
@@ -156,7 +156,7 @@ def _lines(rng: np.random.Generator, start: np.ndarray, seg: np.ndarray) -> np.n
         h = heading[i]
         for s in range(nseg[i]):
             if s:
-                h += rng.choice([-90.0, 0.0, 90.0]) + rng.normal(0, 8)
+                h += rng.choice([-90.0, 0.0, 0.0, 0.0, 90.0]) + rng.normal(0, 6)
             length = seg[i] * rng.uniform(0.5, 1.0)
             x += np.cos(np.radians(h)) * length * kx[i]
             y += np.sin(np.radians(h)) * length * ky[i]

@@ -1,0 +1,162 @@
+"""The web map in a real browser (Debian's Chromium driven by Playwright) on the hand-made city."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from geo.settings import Settings
+from tests.city import ROAD, STALE
+from tests.conftest import Server, serve
+from web import NODE_MODULES
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+AXE = NODE_MODULES / "axe-core" / "axe.min.js"
+STREET = "lat=37.50000&lon=127.00050&z=18"  # centred on the ROAD fixture
+
+
+@pytest.fixture(scope="module")
+def site(db_url: str) -> Iterator[Server]:
+    """The portal with no base map configured: the district layer is the base."""
+    yield from serve(Settings(database_url=db_url, basemap_url=None))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test does).")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def open_page(
+    browser: Browser, site: Server, query: str, width: int = 1280, height: int = 800
+) -> Page:
+    page = browser.new_page(viewport={"width": width, "height": height})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{site.base}/?{query}")
+    page.wait_for_selector("body[data-ready=true]", timeout=20_000)
+    assert errors == []
+    return page
+
+
+def click_map_centre(page: Page) -> None:
+    box = page.locator("#map").bounding_box()
+    assert box
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def test_click_on_a_street_lists_its_projects_with_money_and_progress(browser, site) -> None:
+    page = open_page(browser, site, f"lang=ko&{STREET}")
+    click_map_centre(page)
+    item = page.locator(".project-item").first
+    item.wait_for()
+    text = item.inner_text()
+    assert ROAD.title in text
+    assert "예산 10억 원" in text
+    assert "실적 40% · 계획 60%" in text
+    assert page.locator("#panel-title").inner_text() == "이 자리의 사업 2건"
+    shot(page, "click-desktop")
+
+    item.click()
+    page.locator("article.disclosure").wait_for()
+    disclosure = page.locator("article.disclosure").inner_text()
+    for expected in (
+        ROAD.contractor,
+        "02-000-1234",
+        "공정이 계획보다 늦습니다.",
+        "우기 대비 공정 조정",
+        "현장 사진 1",
+    ):
+        assert expected in disclosure
+    assert f"project={ROAD.code}" in page.url
+    shot(page, "disclosure-desktop")
+
+
+def test_a_shared_link_opens_the_project(browser, site) -> None:
+    page = open_page(browser, site, f"lang=en&{STREET}&project={ROAD.code}")
+    page.locator("article.disclosure").wait_for()
+    assert page.locator("#panel-title").inner_text() == ROAD.title
+    assert "Works are behind schedule." in page.locator("article.disclosure").inner_text()
+
+
+def test_switching_language(browser, site) -> None:
+    page = open_page(browser, site, f"lang=ko&{STREET}")
+    assert page.locator("html").get_attribute("lang") == "ko"
+    assert page.locator("#toggle-view").inner_text() == "목록 보기"
+    page.locator("#lang").click()
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    assert page.locator("#toggle-view").inner_text() == "List view"
+    assert "lang=en" in page.url
+    click_map_centre(page)
+    page.locator(".project-item").first.wait_for()
+    assert page.locator("#panel-title").inner_text() == "2 projects here"
+
+
+def test_list_view_is_sortable_and_opens_projects(browser, site) -> None:
+    page = open_page(browser, site, "lang=en&lat=37.5100&lon=127.0100&z=14")
+    page.locator("#toggle-view").click()
+    rows = page.locator("#list-table tbody tr")
+    rows.first.wait_for()
+    titles = [r.locator("td").first.inner_text() for r in rows.all()]
+    assert ROAD.title in titles and STALE.title in titles
+    budget = page.locator("th", has_text="Budget")
+    assert budget.get_attribute("aria-sort") == "descending"
+    budget.locator("button").click()
+    page.wait_for_function("document.querySelector('th[aria-sort=ascending]') !== null")
+    first = page.locator("#list-table tbody tr").first.locator("td").first.inner_text()
+    assert first != titles[0]
+    assert "view=list" in page.url
+    page.locator("#list-table button.link", has_text=ROAD.title).click()
+    page.locator("article.disclosure").wait_for()
+    shot(page, "list-view")
+
+
+def test_search_finds_a_project_by_name(browser, site) -> None:
+    page = open_page(browser, site, "lang=ko")
+    page.fill("#q", "하수관로")
+    page.press("#q", "Enter")
+    page.locator(".project-item").first.wait_for()
+    assert STALE.title in page.locator(".project-list").inner_text()
+
+
+def test_phone_layout(browser, site) -> None:
+    page = open_page(browser, site, f"lang=ko&{STREET}", width=360, height=740)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    click_map_centre(page)
+    page.locator(".project-item").first.wait_for()
+    sheet = page.locator("#panel").bounding_box()
+    assert sheet and sheet["y"] > 300 and sheet["width"] == 360
+    assert page.locator(".project-item").first.is_visible()
+    shot(page, "click-phone")
+
+
+def _axe(page: Page) -> list[dict]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def test_accessibility_has_no_serious_violations(browser, site) -> None:
+    page = open_page(browser, site, f"lang=ko&{STREET}")
+    assert _axe(page) == []
+    click_map_centre(page)
+    page.locator(".project-item").first.click()
+    page.locator("article.disclosure").wait_for()
+    assert _axe(page) == []
+    page.locator("#toggle-view").click()
+    page.locator("#list-table tbody tr").first.wait_for()
+    assert _axe(page) == []

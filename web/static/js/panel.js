@@ -1,0 +1,211 @@
+// The side panel (a bottom sheet on a phone): what is at a clicked spot, one project's full
+// disclosure, a district's totals, or search results.
+import { count, date, h, money, percent } from "./format.js";
+import { label, lang, t } from "./i18n.js";
+
+const body = () => document.getElementById("panel-body");
+let config;
+
+export function setConfig(value) {
+  config = value;
+}
+
+function show(...children) {
+  body().replaceChildren(...children.filter(Boolean));
+  document.getElementById("panel").classList.add("open");
+}
+
+function focusTitle() {
+  document.getElementById("panel-title")?.focus();
+}
+
+function closeButton() {
+  return h("button", {
+    type: "button", class: "icon-button close", "aria-label": t("panel.close"),
+    onclick: () => {
+      document.getElementById("panel").classList.remove("open");
+      document.dispatchEvent(new CustomEvent("allimi:close"));
+    },
+  }, "×");
+}
+
+export function showIntro() {
+  show(h("h2", { id: "panel-title", tabindex: "-1" }, t("panel.intro.title")),
+    h("p", {}, t("panel.intro.text")));
+  document.getElementById("panel").classList.remove("open");
+}
+
+function chip(text, color = null) {
+  return h("span", { class: "chip" }, color ? h("span", { class: "dot", style: `background:${color}`, "aria-hidden": "true" }) : null, text);
+}
+
+function categoryChip(code, colors) {
+  return chip(label(config.categories[code]), colors[code]);
+}
+
+function statusChip(code) {
+  return h("span", { class: `chip status status-${code}` }, label(config.statuses[code]));
+}
+
+function progressBar(actual, planned) {
+  const a = Number(actual);
+  const p = Number(planned);
+  return h("div", {
+    class: `progress ${a + 10 < p ? "behind" : ""}`, role: "img",
+    "aria-label": t("project.progressText", { a: percent(a), p: percent(p) }),
+  },
+  h("span", { class: "actual", style: `width:${Math.min(a, 100)}%` }),
+  h("span", { class: "planned", style: `left:${Math.min(p, 100)}%` }));
+}
+
+function flagList(flags, thresholds, compact = false) {
+  const raised = Object.entries(flags).filter(([, on]) => on).map(([key]) => key);
+  if (compact) {
+    return raised.length ? h("p", { class: "flags-compact" }, raised.map((k) => h("span", {}, "⚠ ", t(`flags.${k}`, { days: thresholds.stale_days })))) : null;
+  }
+  if (!raised.length) return h("p", { class: "flags ok" }, "✓ ", t("flags.none"));
+  return h("div", { class: "flags", role: "note" },
+    h("strong", {}, t("flags.title")),
+    h("ul", {}, raised.map((k) => h("li", {}, t(`flags.${k}`, { days: thresholds.stale_days })))));
+}
+
+function sampleBadge(isSample) {
+  return isSample ? h("span", { class: "sample-badge" }, t("sample.badge")) : null;
+}
+
+// ---- projects at a spot, and search results -----------------------------------------------
+
+export function showList(title, features, colors, onOpen, note = null) {
+  const items = features.map((f) => {
+    const p = f.properties;
+    return h("li", {},
+      h("button", { type: "button", class: "project-item", onclick: () => onOpen(p.code) },
+        h("span", { class: "item-title" }, p.title),
+        h("span", { class: "item-meta" }, categoryChip(p.category, colors), statusChip(p.status),
+          p.distance_m !== undefined ? h("span", { class: "muted" }, t("panel.distance", { m: percent(p.distance_m) })) : null),
+        h("span", { class: "item-agency" }, lang === "ko" ? p.agency.name_ko : p.agency.name_en),
+        h("span", { class: "item-money" }, `${t("project.budget")} ${money(p.budget, p.currency)} · ${t("project.spent")} ${money(p.spent, p.currency)}`),
+        progressBar(p.progress_actual, p.progress_planned),
+        h("span", { class: "item-progress" }, t("project.progressText", { a: percent(p.progress_actual), p: percent(p.progress_planned) })),
+        flagList(p.flags, config.thresholds, true)));
+  });
+  show(h("div", { class: "panel-head" }, h("h2", { id: "panel-title", tabindex: "-1" }, title), closeButton()),
+    note ? h("p", { class: "muted" }, note) : null,
+    features.length ? h("ul", { class: "project-list" }, items) : h("p", {}, t("panel.nothing")));
+  focusTitle();
+}
+
+// ---- one project's disclosure -------------------------------------------------------------
+
+function row(name, value) {
+  return [h("dt", {}, name), h("dd", {}, value ?? "–")];
+}
+
+function daysText(p) {
+  if (p.days_elapsed === null || p.days_elapsed === undefined) return t("project.notStarted");
+  const parts = [t("project.daysElapsed", { n: count(p.days_elapsed) })];
+  if (p.days_remaining !== null && p.days_remaining !== undefined) {
+    parts.push(p.days_remaining >= 0 ? t("project.daysRemaining", { n: count(p.days_remaining) })
+      : t("project.daysOverdue", { n: count(-p.days_remaining) }));
+  }
+  return parts.join(" · ");
+}
+
+function documents(docs) {
+  if (!docs.length) return h("p", { class: "muted" }, t("project.noDocuments"));
+  return h("ul", { class: "documents" }, docs.map((d) => h("li", {},
+    d.document_type === "illustration" && (d.media_type || "").startsWith("image/")
+      ? h("a", { href: d.url, target: "_blank", rel: "noopener" },
+        h("img", { src: d.url, alt: d.title, loading: "lazy", width: 160, height: 100 }))
+      : null,
+    h("a", { href: d.url, target: "_blank", rel: "noopener" }, d.title),
+    h("span", { class: "muted" }, ` · ${date(d.published_on)}`))));
+}
+
+function history(p) {
+  if (!p.reports.length) return h("p", { class: "muted" }, t("project.noHistory"));
+  return h("ol", { class: "history", reversed: true }, [...p.reports].reverse().map((r) => h("li", {},
+    h("time", { datetime: r.reported_on }, date(r.reported_on)), " ",
+    t("project.historyEntry", { a: percent(r.actual), p: percent(r.planned), s: money(r.spent_to_date, p.currency) }),
+    r.note ? h("span", { class: "note" }, ` – ${r.note}`) : null)));
+}
+
+export function showProject(feature, colors, onBack) {
+  const p = feature.properties;
+  const spentShare = Number(p.budget) > 0 ? (Number(p.spent) * 100) / Number(p.budget) : 0;
+  const agencyName = lang === "ko" ? p.agency.name_ko : p.agency.name_en;
+  const districtName = p.district ? (lang === "ko" ? p.district.name_ko : p.district.name_en) : "";
+  show(
+    h("div", { class: "panel-head" },
+      onBack ? h("button", { type: "button", class: "back", onclick: onBack }, "← ", t("panel.back")) : h("span"),
+      closeButton()),
+    h("article", { class: "disclosure", "aria-labelledby": "panel-title" },
+      h("h2", { id: "panel-title", tabindex: "-1" }, p.title),
+      h("p", { class: "item-meta" }, categoryChip(p.category, colors), statusChip(p.status), sampleBadge(p.is_sample)),
+      h("p", { class: "muted" }, `${t("project.code")} ${p.code} · ${label(config.project_types[p.project_type])}`),
+      p.description ? h("p", {}, p.description) : null,
+      flagList(p.flags, config.thresholds),
+      h("section", {}, h("h3", {}, t("project.progress")),
+        progressBar(p.progress_actual, p.progress_planned),
+        h("p", {}, t("project.progressText", { a: percent(p.progress_actual), p: percent(p.progress_planned) }))),
+      h("section", {}, h("h3", {}, t("project.cost")),
+        h("dl", {}, row(t("project.budget"), money(p.budget, p.currency)),
+          row(t("project.contractValue"), money(p.contract_value, p.currency)),
+          row(t("project.spent"), money(p.spent, p.currency)),
+          row(t("project.remaining"), money(p.remaining, p.currency))),
+        h("div", { class: `spend ${spentShare > 100 ? "over" : ""}`, role: "img", "aria-label": t("project.spentShare", { p: percent(spentShare) }) },
+          h("span", { style: `width:${Math.min(spentShare, 100)}%` })),
+        h("p", { class: "muted" }, t("project.spentShare", { p: percent(spentShare) }))),
+      h("section", {}, h("h3", {}, t("project.schedule")),
+        h("dl", {}, row(t("project.plannedDates"), `${date(p.planned_start)} – ${date(p.planned_end)}`),
+          row(t("project.actualDates"), p.actual_start ? `${date(p.actual_start)} – ${p.actual_end ? date(p.actual_end) : ""}` : t("project.notStarted"))),
+        h("p", {}, daysText(p))),
+      h("section", {}, h("h3", {}, t("project.responsible")),
+        h("dl", {}, row(t("project.agency"), [agencyName, p.agency_phone ? ` (${p.agency_phone})` : ""].join("")),
+          row(t("project.contractor"), p.contractor),
+          row(t("project.supervisor"), p.supervisor),
+          row(t("project.officer"), p.officer.name ? h("span", {}, p.officer.name, " ",
+            p.officer.phone ? h("a", { href: `tel:${p.officer.phone}`, "aria-label": t("project.call", { phone: p.officer.phone }) }, p.officer.phone) : null) : null),
+          row(t("project.address"), [p.address, districtName && `(${districtName})`].filter(Boolean).join(" ")))),
+      h("section", {}, h("h3", {}, t("project.documents")), documents(p.documents)),
+      h("section", {}, h("h3", {}, t("project.history")), history(p)),
+      h("p", { class: "muted" }, t("project.updated", { date: date(p.updated_at) })),
+      h("p", { class: "actions" },
+        h("a", { class: "button", href: `/projects/${encodeURIComponent(p.code)}/sheet?lang=${lang}`, target: "_blank", rel: "noopener" }, t("project.sheet")),
+        h("button", { type: "button", onclick: (e) => copyLink(e.currentTarget) }, t("project.share")))),
+  );
+  focusTitle();
+}
+
+async function copyLink(button) {
+  try {
+    await navigator.clipboard.writeText(location.href);
+    button.textContent = t("project.shared");
+  } catch {
+    window.prompt(t("project.share"), location.href);
+  }
+}
+
+export function showMessage(text) {
+  show(h("div", { class: "panel-head" }, h("h2", { id: "panel-title", tabindex: "-1" }, text), closeButton()));
+  focusTitle();
+}
+
+// ---- a district's totals ------------------------------------------------------------------
+
+export function showDistrict(feature, onList) {
+  const d = feature.properties;
+  const name = lang === "ko" ? d.name_ko : d.name_en;
+  show(
+    h("div", { class: "panel-head" }, h("h2", { id: "panel-title", tabindex: "-1" }, t("district.totals", { name })), closeButton()),
+    h("dl", { class: "totals" },
+      row(t("district.projects"), count(d.projects)),
+      row(t("district.active"), count(d.active)),
+      row(t("district.budget"), money(d.budget)),
+      row(t("district.spent"), money(d.spent)),
+      row(t("district.flagged"), count(d.flagged))),
+    h("button", { type: "button", onclick: onList }, t("district.list")),
+    h("p", { class: "muted" }, t("panel.intro.text")),
+  );
+  focusTitle();
+}
