@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from geo.settings import Settings
-from tests.city import ROAD, STALE
+from tests.city import ROAD, STALE, VALVE
 from tests.conftest import Server, serve
 from web import NODE_MODULES
 
@@ -117,8 +117,11 @@ def test_list_view_is_sortable_and_opens_projects(browser, site) -> None:
     assert budget.get_attribute("aria-sort") == "descending"
     budget.locator("button").click()
     page.wait_for_function("document.querySelector('th[aria-sort=ascending]') !== null")
+    page.wait_for_function(
+        "(t) => document.querySelector('#list-table tbody td').innerText !== t", arg=titles[0]
+    )
     first = page.locator("#list-table tbody tr").first.locator("td").first.inner_text()
-    assert first != titles[0]
+    assert first == VALVE.title  # the smallest budget in view
     assert "view=list" in page.url
     page.locator("#list-table button.link", has_text=ROAD.title).click()
     page.locator("article.disclosure").wait_for()
@@ -160,3 +163,30 @@ def test_accessibility_has_no_serious_violations(browser, site) -> None:
     page.locator("#toggle-view").click()
     page.locator("#list-table tbody tr").first.wait_for()
     assert _axe(page) == []
+
+
+def test_district_click_zooms_in_and_shows_its_totals(browser, site) -> None:
+    page = open_page(browser, site, "lang=en&lat=37.50000&lon=127.00050&z=11")
+    totals = site.http.get("/api/districts").json()
+    click_map_centre(page)
+    page.locator(".totals").wait_for()
+    title = page.locator("#panel-title").inner_text()
+    district = next(d for d in totals if title == f"Projects in {d['name_en']}")
+    assert page.locator(".totals dd").first.inner_text() == str(district["projects"])
+    page.wait_for_function("!location.search.includes('z=11&')")
+    assert "z=11&" not in page.url
+
+
+def test_near_me_lists_what_is_around_the_citizen(browser, site) -> None:
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800},
+        geolocation={"latitude": 37.50002, "longitude": 127.0005},
+        permissions=["geolocation"],
+    )
+    page = context.new_page()
+    page.goto(f"{site.base}/?lang=ko")
+    page.wait_for_selector("body[data-ready=true]")
+    page.locator("#near-me").click()
+    page.locator(".project-item").first.wait_for()
+    assert ROAD.title in page.locator(".project-list").inner_text()
+    context.close()
