@@ -12,6 +12,7 @@ from api.deps import connection
 from geo.flags import AHEAD_POINTS, BEHIND_POINTS, STALE_DAYS
 from geo.settings import Settings
 from geo.vocab import CATEGORIES, PROJECT_TYPES, STATUSES, Term
+from web import STATIC_DIR
 
 router = APIRouter(tags=["config"])
 
@@ -35,6 +36,7 @@ class Agency(BaseModel):
 
 class Config(BaseModel):
     sample_data: bool
+    languages: list[str]
     basemap: Basemap
     agencies: list[Agency]
     categories: dict[str, Label]
@@ -63,6 +65,7 @@ def config(request: Request, conn: Annotated[Connection, Depends(connection)]) -
     ).all()
     return Config(
         sample_data=bool(sample),
+        languages=sorted(path.stem for path in (STATIC_DIR / "i18n").glob("*.json")),
         agencies=[Agency(code=a[0], name_ko=a[1], name_en=a[2]) for a in agencies],
         basemap=Basemap(url=settings.basemap_url or None, attribution=settings.basemap_attribution),
         categories=_labels(CATEGORIES),

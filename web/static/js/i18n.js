@@ -1,6 +1,6 @@
-// Messages per language, loaded from /static/i18n/{lang}.json. Add a language by adding a file
-// there and its code to LANGUAGES.
-export const LANGUAGES = ["ko", "en"];
+// Messages per language, loaded from /static/i18n/{lang}.json. A language is added by adding
+// its file there (the server lists the files in /api/config).
+export const LANGUAGES = [];
 const LOCALES = { ko: "ko-KR", en: "en-GB" };
 let messages = {};
 export let lang = "ko";
@@ -11,7 +11,7 @@ export function pickLanguage(requested) {
     const short = (code || "").slice(0, 2).toLowerCase();
     if (LANGUAGES.includes(short)) return short;
   }
-  return "ko";
+  return LANGUAGES.includes("ko") ? "ko" : LANGUAGES[0];
 }
 
 export async function load(code) {
@@ -41,5 +41,5 @@ export function label(term) {
 }
 
 export function locale() {
-  return LOCALES[lang];
+  return LOCALES[lang] || lang;
 }

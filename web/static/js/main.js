@@ -158,8 +158,9 @@ async function switchLanguage() {
 
 async function start() {
   readUrl();
-  await loadLanguage(pickLanguage(state.lang));
   [config, { layers }] = await Promise.all([getJson("/api/config"), getJson("/api/layers")]);
+  LANGUAGES.push(...config.languages);
+  await loadLanguage(pickLanguage(state.lang));
   colors = Object.fromEntries(layers.find((l) => l.id === "projects").style.legend.map((e) => [e.value, e.color]));
   panel.setConfig(config);
   document.getElementById("sample-banner").hidden = !config.sample_data;
