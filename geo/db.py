@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -33,35 +34,34 @@ def engine_for(url: str, **kwargs: object) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5}, **kwargs)
 
 
-def create_database(url: str) -> None:
-    """Create the database in ``url`` on its server when it does not exist yet."""
-    parsed = make_url(url)
+@contextmanager
+def _server(url: str) -> Iterator[Connection]:
+    """An autocommit connection to the ``postgres`` database of ``url``'s server."""
     admin = engine_for(
-        parsed.set(database="postgres").render_as_string(hide_password=False),
+        make_url(url).set(database="postgres").render_as_string(hide_password=False),
         isolation_level="AUTOCOMMIT",
     )
     try:
         with admin.connect() as conn:
-            exists = conn.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
-            ).scalar()
-            if not exists:
-                conn.exec_driver_sql(f'CREATE DATABASE "{parsed.database}"')
+            yield conn
     finally:
         admin.dispose()
+
+
+def create_database(url: str) -> None:
+    """Create the database in ``url`` on its server when it does not exist yet."""
+    name = make_url(url).database
+    with _server(url) as conn:
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).scalar()
+        if not exists:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
 
 
 def drop_database(url: str) -> None:
-    parsed = make_url(url)
-    admin = engine_for(
-        parsed.set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
-    finally:
-        admin.dispose()
+    with _server(url) as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 def _reachable(action: Callable[[str], T], url: str) -> T:
