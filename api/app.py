@@ -7,7 +7,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import config, districts, health, layers, pages, problems, projects
+from api import (
+    config,
+    districts,
+    health,
+    layers,
+    pages,
+    problems,
+    projects,
+    sample_documents,
+    sheet,
+)
 from geo.db import database_url, engine_for
 from geo.settings import Settings, get_settings
 
@@ -29,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     problems.install(app)
-    for module in (health, config, projects, layers, districts):
+    for module in (health, config, projects, layers, districts, sheet, sample_documents):
         app.include_router(module.router)
     app.include_router(pages.router)
     pages.mount_static(app)

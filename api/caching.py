@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import date
 
 from fastapi import Request, Response
 from sqlalchemy import Connection, text
@@ -20,8 +21,10 @@ def data_version(conn: Connection) -> int:
 
 
 def etag(version: int, request: Request) -> str:
+    """The data version, today's date (days elapsed and remaining change daily) and the URL."""
     query = "&".join(sorted(request.url.query.split("&")))
-    digest = hashlib.blake2b(f"{version}|{request.url.path}|{query}".encode(), digest_size=12)
+    key = f"{version}|{date.today().isoformat()}|{request.url.path}|{query}"
+    digest = hashlib.blake2b(key.encode(), digest_size=12)
     return f'"{digest.hexdigest()}"'
 
 

@@ -14,6 +14,7 @@ from geo.filters import BBox, ProjectFilter
 from geo.vocab import CATEGORIES, STATUSES
 
 MAX_LIMIT = 1000
+TEXT = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
 
 
 def parse_bbox(value: str | None, name: str = "bbox") -> BBox | None:
@@ -70,10 +71,17 @@ def project_filter(
     ] = None,
     category: Annotated[str | None, Query(description="Category codes, comma-separated")] = None,
     status: Annotated[str | None, Query(description="Status codes, comma-separated")] = None,
-    agency: Annotated[str | None, Query(max_length=40, description="Agency code")] = None,
-    district: Annotated[str | None, Query(max_length=10, description="District code")] = None,
+    agency: Annotated[
+        str | None, Query(max_length=40, pattern=TEXT, description="Agency code")
+    ] = None,
+    district: Annotated[
+        str | None, Query(max_length=10, pattern=TEXT, description="District code")
+    ] = None,
     q: Annotated[
-        str | None, Query(max_length=200, description="Text in name, code, contractor or address")
+        str | None,
+        Query(
+            max_length=200, pattern=TEXT, description="Text in name, code, contractor or address"
+        ),
     ] = None,
     active_on: Annotated[date | None, Query(description="Under way on this date")] = None,
     min_budget: Annotated[Decimal | None, Query(ge=0, le=10**16)] = None,

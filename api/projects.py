@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from api.caching import cached
 from api.deps import connection
 from api.params import Limit, Offset, project_filter
-from api.problems import Problem
+from api.problems import Problem, documented
 from geo.click import DEFAULT_RADIUS_M, projects_at, radius_for_zoom
 from geo.disclosure import SORTS, project_feature, search
 from geo.filters import ProjectFilter
@@ -106,7 +106,7 @@ def projects_at_point(
     response_class=Response,
     responses={
         200: {"content": {GEOJSON: {}}, "description": "Feature"},
-        404: {"description": "No published project has this code."},
+        404: documented("No published project has this code."),
     },
 )
 def project(

@@ -115,7 +115,7 @@ def project_feature(conn: Connection, code: str) -> str | None:
             'documents', (
                 SELECT coalesce(json_agg(json_build_object(
                     'title', doc.title, 'document_type', doc.document_type,
-                    'url', coalesce(doc.url, '/api/documents/' || doc.id),
+                    'url', doc.url,
                     'media_type', doc.media_type, 'published_on', doc.published_on
                 ) ORDER BY doc.published_on, doc.id), '[]'::json)
                 FROM documents doc WHERE doc.project_id = p.id)

@@ -34,26 +34,94 @@ class Fixture:
 
 
 # A street at about (127.0000..127.0010, 37.5000), and a valve 5.5 m north of it.
-ROAD = Fixture("FIX-ROAD-1", "시험로 도로 포장 정비공사", "road", "implementation", "TEST-ROADS",
-               "LINESTRING(127.0000 37.5000, 127.0010 37.5000)", 1_000_000_000, 450_000_000,
-               40.0, 60.0, "2026-01-05", "2027-03-31", contractor="(주)한빛시험토건")
-VALVE = Fixture("FIX-WATER-1", "시험로 상수도 밸브 교체공사", "water", "implementation",
-                "TEST-WATER", "POINT(127.0005 37.50005)", 200_000_000, 230_000_000, 70.0, 65.0,
-                "2026-02-01", "2026-12-31")
-HIDDEN = Fixture("FIX-HIDDEN-1", "비공개 시험 공사", "road", "implementation", "TEST-ROADS",
-                 "POINT(127.0004 37.5000)", 5_000_000, 0, 0.0, 0.0, "2026-01-01", "2026-12-31",
-                 published=False)
-LIBRARY = Fixture("FIX-BUILD-1", "시험동 공공도서관 건립공사", "building", "completion",
-                  "TEST-ROADS",
-                  "POLYGON((127.0100 37.5100, 127.0110 37.5100, 127.0110 37.5108, "
-                  "127.0100 37.5108, 127.0100 37.5100))",
-                  9_000_000_000, 8_700_000_000, 100.0, 100.0, "2024-03-01", "2025-10-31")
-PARK = Fixture("FIX-PARK-1", "북쪽 근린공원 조성공사 100%_done", "park", "preparation",
-               "TEST-WATER", "POINT(126.9500 37.6000)", 50_000_000_000, 0, 0.0, 0.0,
-               "2027-05-01", "2028-06-30")
-STALE = Fixture("FIX-SEWER-1", "시험로 하수관로 정비공사", "sewer", "implementation",
-                "TEST-WATER", "LINESTRING(127.0200 37.5200, 127.0210 37.5205)", 800_000_000,
-                300_000_000, 35.0, 38.0, "2026-03-01", "2027-01-31", updated_days_ago=90)
+ROAD = Fixture(
+    "FIX-ROAD-1",
+    "시험로 도로 포장 정비공사",
+    "road",
+    "implementation",
+    "TEST-ROADS",
+    "LINESTRING(127.0000 37.5000, 127.0010 37.5000)",
+    1_000_000_000,
+    450_000_000,
+    40.0,
+    60.0,
+    "2026-01-05",
+    "2027-03-31",
+    contractor="(주)한빛시험토건",
+)
+VALVE = Fixture(
+    "FIX-WATER-1",
+    "시험로 상수도 밸브 교체공사",
+    "water",
+    "implementation",
+    "TEST-WATER",
+    "POINT(127.0005 37.50005)",
+    200_000_000,
+    230_000_000,
+    70.0,
+    65.0,
+    "2026-02-01",
+    "2026-12-31",
+)
+HIDDEN = Fixture(
+    "FIX-HIDDEN-1",
+    "비공개 시험 공사",
+    "road",
+    "implementation",
+    "TEST-ROADS",
+    "POINT(127.0004 37.5000)",
+    5_000_000,
+    0,
+    0.0,
+    0.0,
+    "2026-01-01",
+    "2026-12-31",
+    published=False,
+)
+LIBRARY = Fixture(
+    "FIX-BUILD-1",
+    "시험동 공공도서관 건립공사",
+    "building",
+    "completion",
+    "TEST-ROADS",
+    "POLYGON((127.0100 37.5100, 127.0110 37.5100, 127.0110 37.5108, "
+    "127.0100 37.5108, 127.0100 37.5100))",
+    9_000_000_000,
+    8_700_000_000,
+    100.0,
+    100.0,
+    "2024-03-01",
+    "2025-10-31",
+)
+PARK = Fixture(
+    "FIX-PARK-1",
+    "북쪽 근린공원 조성공사 100%_done",
+    "park",
+    "preparation",
+    "TEST-WATER",
+    "POINT(126.9500 37.6000)",
+    50_000_000_000,
+    0,
+    0.0,
+    0.0,
+    "2027-05-01",
+    "2028-06-30",
+)
+STALE = Fixture(
+    "FIX-SEWER-1",
+    "시험로 하수관로 정비공사",
+    "sewer",
+    "implementation",
+    "TEST-WATER",
+    "LINESTRING(127.0200 37.5200, 127.0210 37.5205)",
+    800_000_000,
+    300_000_000,
+    35.0,
+    38.0,
+    "2026-03-01",
+    "2027-01-31",
+    updated_days_ago=90,
+)
 
 PUBLISHED = [ROAD, VALVE, LIBRARY, PARK, STALE]
 ALL = [*PUBLISHED, HIDDEN]
@@ -63,8 +131,10 @@ def build(conn: Connection) -> None:
     """Districts, agencies and the fixture projects, with reports and documents for ROAD."""
     store_districts(conn, seoul_districts())
     conn.execute(
-        text("INSERT INTO agencies (code, name_ko, name_en, phone) "
-             "VALUES (:c, :ko, :en, :phone) ON CONFLICT (code) DO NOTHING"),
+        text(
+            "INSERT INTO agencies (code, name_ko, name_en, phone) "
+            "VALUES (:c, :ko, :en, :phone) ON CONFLICT (code) DO NOTHING"
+        ),
         [{"c": c, "ko": ko, "en": en, "phone": ph} for c, ko, en, ph in AGENCIES],
     )
     for f in ALL:

@@ -58,8 +58,10 @@ def test_street_tile_holds_the_projects_with_lean_properties(server) -> None:
 def test_tile_etag_and_empty_tile(server) -> None:
     z, x, y = tile_of(127.0005, 37.5, 16)
     first = server.http.get(f"/api/layers/projects/tiles/{z}/{x}/{y}.mvt")
-    again = server.http.get(f"/api/layers/projects/tiles/{z}/{x}/{y}.mvt",
-                            headers={"If-None-Match": first.headers["etag"]})
+    again = server.http.get(
+        f"/api/layers/projects/tiles/{z}/{x}/{y}.mvt",
+        headers={"If-None-Match": first.headers["etag"]},
+    )
     assert again.status_code == 304
     z, x, y = tile_of(-30.0, 10.0, 10)  # the Atlantic
     assert server.http.get(f"/api/layers/projects/tiles/{z}/{x}/{y}.mvt").status_code == 204
@@ -70,9 +72,12 @@ def test_dense_tiles_become_clusters_that_count_every_project(engine) -> None:
     z, x, y = tile_of(127.01, 37.51, 11)
     with engine.connect() as conn:
         data = render_tile(conn, dense, z, x, y, ProjectFilter())
-        in_tile = conn.execute(text(
-            "SELECT count(*) FROM projects WHERE published AND "
-            "geom && ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326)"), {"z": z, "x": x, "y": y}
+        in_tile = conn.execute(
+            text(
+                "SELECT count(*) FROM projects WHERE published AND "
+                "geom && ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326)"
+            ),
+            {"z": z, "x": x, "y": y},
         ).scalar()
     features = mapbox_vector_tile.decode(data)["projects"]["features"]
     assert in_tile >= 4
@@ -82,8 +87,9 @@ def test_dense_tiles_become_clusters_that_count_every_project(engine) -> None:
 
 
 def test_features_in_a_bbox(server) -> None:
-    body = server.http.get("/api/layers/projects/features",
-                           params={"bbox": "126.99,37.49,127.015,37.515"}).json()
+    body = server.http.get(
+        "/api/layers/projects/features", params={"bbox": "126.99,37.49,127.015,37.515"}
+    ).json()
     codes = sorted(f["properties"]["code"] for f in body["features"])
     assert codes == sorted([ROAD.code, VALVE.code, LIBRARY.code])
 
@@ -94,8 +100,9 @@ def test_district_totals_add_up(server, engine) -> None:
     assert sum(d["projects"] for d in totals) == len(PUBLISHED)
     assert sum(d["budget"] for d in totals) == sum(p.budget for p in PUBLISHED)
     with engine.connect() as conn:
-        home = conn.execute(text("SELECT district_code FROM projects WHERE code = :c"),
-                            {"c": ROAD.code}).scalar()
+        home = conn.execute(
+            text("SELECT district_code FROM projects WHERE code = :c"), {"c": ROAD.code}
+        ).scalar()
     district = next(d for d in totals if d["code"] == home)
     assert district["flagged"] >= 2  # the road (behind) and the valve (over budget)
     layer = server.http.get("/api/layers/districts/features").json()

@@ -55,8 +55,9 @@ def test_each_filter(server, params: dict[str, str], expected: list) -> None:
 
 def test_district_filter(server, engine) -> None:
     with engine.connect() as conn:
-        district = conn.execute(text(
-            "SELECT district_code FROM projects WHERE code = :c"), {"c": PARK.code}).scalar()
+        district = conn.execute(
+            text("SELECT district_code FROM projects WHERE code = :c"), {"c": PARK.code}
+        ).scalar()
     assert district
     assert _codes(server.http.get("/api/projects", params={"district": district})) == [PARK.code]
 
@@ -91,11 +92,14 @@ def test_click_finds_nearest_first_and_never_the_unpublished(server) -> None:
 def test_click_radius_and_zoom(server) -> None:
     near = {"lon": 127.0005, "lat": 37.5}
     assert _codes(server.http.get("/api/projects/at", params={**near, "radius_m": 3})) == [
-        ROAD.code]
+        ROAD.code
+    ]
     away = {"lon": 127.0005, "lat": 37.5009}  # 100 m north of the street
     assert _codes(server.http.get("/api/projects/at", params=away)) == []
     assert _codes(server.http.get("/api/projects/at", params={**away, "zoom": 13})) == [
-        VALVE.code, ROAD.code]
+        VALVE.code,
+        ROAD.code,
+    ]
 
 
 def test_full_disclosure(server) -> None:
@@ -112,8 +116,12 @@ def test_full_disclosure(server) -> None:
     assert p["reports"][1]["note"] == "우기 대비 공정 조정"
     assert p["documents"][0]["document_type"] == "illustration"
     assert p["days_elapsed"] > 0 and p["days_remaining"] > 0
-    assert p["flags"] == {"over_budget": False, "behind_schedule": True,
-                          "spending_ahead": False, "stale": False}
+    assert p["flags"] == {
+        "over_budget": False,
+        "behind_schedule": True,
+        "spending_ahead": False,
+        "stale": False,
+    }
 
 
 @pytest.mark.parametrize(
@@ -142,8 +150,7 @@ def test_etag_and_304_until_the_data_changes(server, engine) -> None:
     assert again.status_code == 304
     assert again.content == b""
     with engine.begin() as conn:
-        conn.execute(text("UPDATE projects SET spent = spent WHERE code = :c"),
-                     {"c": LIBRARY.code})
+        conn.execute(text("UPDATE projects SET spent = spent WHERE code = :c"), {"c": LIBRARY.code})
     changed = server.http.get(url, headers={"If-None-Match": tag})
     assert changed.status_code == 200
     assert changed.headers["etag"] != tag

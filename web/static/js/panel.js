@@ -114,11 +114,11 @@ function daysText(p) {
 function documents(docs) {
   if (!docs.length) return h("p", { class: "muted" }, t("project.noDocuments"));
   return h("ul", { class: "documents" }, docs.map((d) => h("li", {},
-    d.document_type === "illustration" && (d.media_type || "").startsWith("image/")
+    d.url && d.document_type === "illustration" && (d.media_type || "").startsWith("image/")
       ? h("a", { href: d.url, target: "_blank", rel: "noopener" },
         h("img", { src: d.url, alt: d.title, loading: "lazy", width: 160, height: 100 }))
       : null,
-    h("a", { href: d.url, target: "_blank", rel: "noopener" }, d.title),
+    d.url ? h("a", { href: d.url, target: "_blank", rel: "noopener" }, d.title) : d.title,
     h("span", { class: "muted" }, ` · ${date(d.published_on)}`))));
 }
 

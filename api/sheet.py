@@ -1,0 +1,212 @@
+"""``/projects/{code}/sheet``: one project's disclosure on one printable A4 page, ko or en.
+
+The small map is a folium map that loads Leaflet from this server only, over no base map: the
+sheet renders, prints and shows its map without the internet.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Annotated, Any
+
+import folium
+import shapely.geometry
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup
+from sqlalchemy import Connection, text
+
+from api.caching import cached
+from api.deps import connection
+from api.problems import Problem, documented
+from geo.disclosure import project_feature
+from geo.flags import AHEAD_POINTS, BEHIND_POINTS, STALE_DAYS
+from geo.vocab import CATEGORIES, PROJECT_TYPES, STATUSES
+from web import TEMPLATES_DIR
+
+router = APIRouter(tags=["pages"])
+HTML = "text/html"
+LANGS = ("ko", "en")
+PRINTED_REPORTS = 10  # the latest reports that fit on the printed page
+LEAFLET_JS = [("leaflet", "/vendor/leaflet/leaflet.js")]
+LEAFLET_CSS = [("leaflet_css", "/vendor/leaflet/leaflet.css")]
+KST = timezone(timedelta(hours=9))
+
+templates = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, trim_blocks=True, lstrip_blocks=True
+)
+Code = Annotated[str, Path(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+@dataclass(frozen=True)
+class Formatter:
+    """Amounts, dates and percentages as a reader of ``lang`` writes them."""
+
+    lang: str
+    currency: str = "KRW"
+
+    def money(self, value: Decimal | None) -> str:
+        if value is None:
+            return "—"
+        if self.currency != "KRW":
+            return f"{value:,.2f} {self.currency}"
+        amount = round(value)
+        sign, amount = ("-" if amount < 0 else ""), abs(amount)
+        if self.lang == "en":
+            for unit, name in ((10**12, "trillion"), (10**9, "billion"), (10**6, "million")):
+                if amount >= unit:
+                    number = f"{amount / unit:,.2f}".rstrip("0").rstrip(".")
+                    return f"{sign}₩{number} {name}"
+            return f"{sign}₩{amount:,}"
+        parts = []
+        for unit, name in ((10**12, "조"), (10**8, "억"), (10**4, "만")):
+            count, amount = divmod(amount, unit)
+            if count:
+                parts.append(f"{count:,}{name}")
+        if amount or not parts:
+            parts.append(f"{amount:,}")
+        return f"{sign}{' '.join(parts)} 원"
+
+    def exact(self, value: Decimal) -> str:
+        amount = round(value)
+        return f"{'-' if amount < 0 else ''}₩{abs(amount):,}"
+
+    def day(self, value: str | None) -> str:
+        if not value:
+            return "—"
+        if "T" in value:
+            on = datetime.fromisoformat(value).astimezone(KST).date()
+        else:
+            on = date.fromisoformat(value)
+        if self.lang == "en":
+            return f"{on.day} {on:%b %Y}"
+        return f"{on.year}. {on.month}. {on.day}."
+
+    def pct(self, value: Decimal | None) -> str:
+        if value is None:
+            return "—"
+        return f"{value:.1f}".removesuffix(".0") + "%"
+
+
+def href(url: str | None) -> str | None:
+    """``url`` when it is safe to link (a path here, or http(s)), else None."""
+    if not url:
+        return None
+    local = url.startswith("/") and url[1:2] not in ("/", "\\")
+    return url if local or url.startswith(("https://", "http://")) else None
+
+
+def _district_outline(conn: Connection, code: str | None) -> dict[str, Any] | None:
+    if not code:
+        return None
+    found = conn.execute(
+        text(
+            "SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, 0.00005), 6) "
+            "FROM districts WHERE code = :code"
+        ),
+        {"code": code},
+    ).scalar()
+    return json.loads(found) if found else None
+
+
+def small_map(geometry: dict[str, Any], district: dict[str, Any] | None) -> dict[str, Markup]:
+    """A folium map fitted to ``geometry``, as the header, body and script parts of a page."""
+    shape = shapely.geometry.shape(geometry)
+    minx, miny, maxx, maxy = shape.bounds
+    m = folium.Map(
+        location=[(miny + maxy) / 2, (minx + maxx) / 2],
+        tiles=None,
+        control_scale=True,
+        attribution_control=False,
+        scroll_wheel_zoom=False,
+    )
+    m.default_js, m.default_css = LEAFLET_JS, LEAFLET_CSS
+    if district:
+        folium.GeoJson(
+            district,
+            style_function=lambda _: {
+                "color": "#5b6b7d",
+                "weight": 1.5,
+                "dashArray": "6 4",
+                "fillColor": "#dfe7f0",
+                "fillOpacity": 0.5,
+            },
+            interactive=False,
+        ).add_to(m)
+    folium.GeoJson(
+        shapely.geometry.mapping(shape),
+        style_function=lambda _: {
+            "color": "#c2410c",
+            "weight": 6,
+            "fillColor": "#f97316",
+            "fillOpacity": 0.45,
+        },
+        marker=folium.CircleMarker(radius=9, fill=True),
+        interactive=False,
+    ).add_to(m)
+    m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(28, 28), max_zoom=16)
+    figure = m.get_root()
+    figure.render()
+    return {
+        part: Markup(getattr(figure, part).render())  # noqa: S704 - folium's own output
+        for part in ("header", "html", "script")
+    }
+
+
+def render_sheet(feature: dict[str, Any], lang: str, district: dict[str, Any] | None) -> str:
+    p = feature["properties"]
+
+    def label(terms: dict[str, Any], code: str | None) -> str:
+        term = terms.get(code or "")
+        return getattr(term, lang) if term else (code or "—")
+
+    return templates.get_template("sheet.html").render(
+        lang=lang,
+        p=p,
+        fmt=Formatter(lang, p["currency"]),
+        category=label(CATEGORIES, p["category"]),
+        status=label(STATUSES, p["status"]),
+        project_type=label(PROJECT_TYPES, p["project_type"]),
+        district=(p["district"] or {}).get(f"name_{lang}"),
+        reports=p["reports"],
+        printed=PRINTED_REPORTS,
+        thresholds={"behind": BEHIND_POINTS, "ahead": AHEAD_POINTS, "stale": STALE_DAYS},
+        href=href,
+        today=datetime.now(KST).date().isoformat(),
+        map=small_map(feature["geometry"], district),
+    )
+
+
+@router.get(
+    "/projects/{code}/sheet",
+    response_class=Response,
+    responses={
+        200: {"content": {HTML: {}}, "description": "The printable disclosure sheet"},
+        400: documented("lang is neither ko nor en."),
+        404: documented("No published project has this code."),
+    },
+)
+def sheet(
+    request: Request,
+    conn: Annotated[Connection, Depends(connection)],
+    code: Code,
+    lang: Annotated[
+        str, Query(description="Language", json_schema_extra={"enum": list(LANGS)})
+    ] = "ko",
+) -> Response:
+    """One published project's disclosure as a printable one-page HTML sheet."""
+    if lang not in LANGS:
+        raise Problem(400, f"lang must be one of {', '.join(LANGS)}.", param="lang")
+
+    def produce() -> str:
+        found = project_feature(conn, code)
+        if found is None:
+            raise Problem(404, f"No published project has the code {code}.", param="code")
+        feature = json.loads(found, parse_float=Decimal)
+        outline = _district_outline(conn, feature["properties"]["district_code"])
+        return render_sheet(feature, lang, outline)
+
+    return cached(request, conn, HTML, produce)
