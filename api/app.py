@@ -18,7 +18,8 @@ from api import (
     sample_documents,
     sheet,
 )
-from geo.db import database_url, engine_for
+from api.caching import DataVersion
+from geo.db import database_url, reader_engine
 from geo.settings import Settings, get_settings
 
 
@@ -27,7 +28,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = engine_for(database_url(settings), pool_size=10, max_overflow=20)
+        app.state.engine = reader_engine(database_url(settings))
+        app.state.data_version = DataVersion(settings.version_ttl)
         yield
         app.state.engine.dispose()
 

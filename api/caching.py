@@ -2,11 +2,15 @@
 
 Every write bumps ``data_version`` (a trigger), so a tag made of that version and the request
 stays valid exactly as long as the data it describes. Any number of API processes agree on it.
+Each process reads the version at most once per ``ALLIMI_VERSION_TTL`` seconds, so a request
+costs one round trip to the database, not two.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
+import time
 from collections.abc import Callable
 from datetime import date
 
@@ -16,8 +20,20 @@ from sqlalchemy import Connection, text
 CACHE_CONTROL = "public, max-age=15, must-revalidate"
 
 
-def data_version(conn: Connection) -> int:
-    return int(conn.execute(text("SELECT version FROM data_version")).scalar_one())
+class DataVersion:
+    """The database's data version, re-read when older than ``ttl`` seconds."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._value = 0
+        self._read_at = -math.inf
+
+    def get(self, conn: Connection) -> int:
+        now = time.monotonic()
+        if now - self._read_at >= self.ttl:
+            self._value = int(conn.execute(text("SELECT version FROM data_version")).scalar_one())
+            self._read_at = now
+        return self._value
 
 
 def etag(version: int, request: Request) -> str:
@@ -47,7 +63,7 @@ def cached(
 
     With ``empty_status`` an empty body answers that status (204 for an empty tile).
     """
-    tag = etag(data_version(conn), request)
+    tag = etag(request.app.state.data_version.get(conn), request)
     headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}
     if _matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers=headers)

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     demo_projects: int = Field(default=3000, ge=0)
+    version_ttl: float = Field(
+        default=1.0,
+        ge=0,
+        description="Seconds an API process reuses the data version it read "
+        "for ETags: a write shows in ETags within this time.",
+    )
     basemap_url: str | None = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     basemap_attribution: str = "&copy; OpenStreetMap contributors"
 

@@ -21,6 +21,7 @@ from geo.settings import Settings
 from tests import city
 
 TEST_DB = "allimi_test"
+VERSION_TTL = 0.2  # seconds the test server reuses the data version it read
 
 
 def free_port() -> int:
@@ -92,4 +93,4 @@ def serve(settings: Settings) -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def server(db_url: str) -> Iterator[Server]:
     """The portal on the session's test database."""
-    yield from serve(Settings(database_url=db_url))
+    yield from serve(Settings(database_url=db_url, version_ttl=VERSION_TTL))

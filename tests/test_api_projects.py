@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import text
 
 from tests.city import HIDDEN, LIBRARY, PARK, PUBLISHED, ROAD, STALE, VALVE
+from tests.conftest import VERSION_TTL
 
 
 def _codes(response) -> list[str]:
@@ -151,6 +154,7 @@ def test_etag_and_304_until_the_data_changes(server, engine) -> None:
     assert again.content == b""
     with engine.begin() as conn:
         conn.execute(text("UPDATE projects SET spent = spent WHERE code = :c"), {"c": LIBRARY.code})
+    time.sleep(VERSION_TTL * 1.5)  # the server re-reads the data version after this long
     changed = server.http.get(url, headers={"If-None-Match": tag})
     assert changed.status_code == 200
     assert changed.headers["etag"] != tag
