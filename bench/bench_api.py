@@ -17,8 +17,12 @@ for the ETag, FastAPI and uvicorn). Requests carry no ``If-None-Match``, so the 
 renders the body.
 
 The script starts the API itself (``uvicorn api.app:create_app --factory``) on a free loopback
-port against the given database, waits for ``/api/health``, measures, prints a table and the
-targets (PASS/FAIL), and stops the server. Every request loop is bounded in count and in time.
+port against the given database (one server for the 1-client runs, a fresh one for the
+16-client runs), waits for ``/api/health``, measures, and stops the server. It prints the
+configuration, a latency/throughput table, the CPU each request cost (this process, the API
+server, the rest of the machine), the tile sizes, and the targets as PASS/FAIL; the exit status
+is 0 only when every target passes. Every request loop is bounded in count and in time; the
+default run takes about 7 minutes.
 
 Run from the repository root::
 
@@ -69,6 +73,8 @@ TARGET_RATIO = 0.70
 TARGET_CLICK_P99_MS = 10.0
 REQUEST_TIMEOUT_S = 60.0
 SERVER_START_TIMEOUT_S = 90.0
+FLOOR_SECONDS = 5.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # A session answers one job and returns the size of what it got, or None on failure.
 Call = Callable[["Job"], int | None]
@@ -83,12 +89,27 @@ class Job:
     reference: Callable[[Connection], str | bytes]
 
 
+@dataclass(frozen=True)
+class Cpu:
+    """CPU seconds used by this process (the clients), the API server, and the whole machine."""
+
+    client: float = 0.0
+    server: float = 0.0
+    machine: float = 0.0
+
+    def __sub__(self, other: Cpu) -> Cpu:
+        return Cpu(
+            self.client - other.client, self.server - other.server, self.machine - other.machine
+        )
+
+
 @dataclass
 class LoadResult:
     latencies: list[float] = field(default_factory=list)  # seconds
     sizes: list[int] = field(default_factory=list)
     errors: int = 0
     seconds: float = 0.0
+    cpu: Cpu = field(default_factory=Cpu)  # used during the run
 
     @property
     def count(self) -> int:
@@ -96,10 +117,17 @@ class LoadResult:
 
     @property
     def rps(self) -> float:
-        return self.count / self.seconds if self.seconds > 0 else 0.0
+        """Successful requests per second."""
+        return (self.count - self.errors) / self.seconds if self.seconds > 0 else 0.0
 
     def percentile_ms(self, q: float) -> float:
         return percentile(self.latencies, q) * 1000.0
+
+    def cpu_ms(self) -> tuple[float, float, float]:
+        """CPU ms per request: clients, API server, everything else (PostGIS above all)."""
+        n = max(self.count, 1)
+        rest = self.cpu.machine - self.cpu.client - self.cpu.server
+        return (1000 * self.cpu.client / n, 1000 * self.cpu.server / n, 1000 * rest / n)
 
 
 @dataclass(frozen=True)
@@ -108,6 +136,7 @@ class Row:
     clients: int
     api: LoadResult
     ref: LoadResult
+    new_sessions: int | None = None  # PostgreSQL sessions opened during the API run
 
     @property
     def ratio(self) -> float:
@@ -132,9 +161,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--database-url",
         help=f"database to benchmark (default: `allimi db url` with ALLIMI_DB_NAME={BENCH_DB})",
     )
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument(
-        "--duration", type=float, default=12.0, help="seconds per measurement (upper bound)"
+        "--workers", type=int, default=1, help="uvicorn worker processes for the 1-client runs"
+    )
+    parser.add_argument(
+        "--workers-concurrent",
+        type=int,
+        default=1,
+        help="uvicorn worker processes for the 16-client runs (see bench/README.md before "
+        "raising it: uvicorn's --workers mode leaves Nagle's algorithm on)",
+    )
+    parser.add_argument(
+        "--duration", type=float, default=15.0, help="seconds per measurement (upper bound)"
     )
     parser.add_argument(
         "--max-requests", type=int, default=20_000, help="requests per measurement (upper bound)"
@@ -151,8 +189,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def default_database_url() -> str:
     allimi = Path(sys.executable).parent / "allimi"
     env = {**os.environ, "ALLIMI_DB_NAME": BENCH_DB}
-    env.pop("DATABASE_URL", None)
-    env.pop("ALLIMI_DATABASE_URL", None)
     done = subprocess.run(
         [str(allimi), "db", "url"], env=env, capture_output=True, text=True, check=True, timeout=120
     )
@@ -198,9 +234,16 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
         server.wait(timeout=10)
 
 
+@dataclass(frozen=True)
+class Server:
+    base_url: str
+    pid: int
+    health: dict[str, object]
+
+
 @contextmanager
-def api_server(database_url: str, workers: int) -> Iterator[tuple[str, dict[str, object]]]:
-    """Serve the API on a free loopback port; yields its base URL and its health answer."""
+def api_server(database_url: str, workers: int) -> Iterator[Server]:
+    """Serve the API on a free loopback port until the block ends."""
     port = free_port()
     command = [
         sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
@@ -208,12 +251,59 @@ def api_server(database_url: str, workers: int) -> Iterator[tuple[str, dict[str,
         "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
     env = {**os.environ, "DATABASE_URL": database_url}
-    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     try:
         base_url = f"http://127.0.0.1:{port}"
-        yield base_url, wait_healthy(base_url, server)
+        yield Server(base_url, process.pid, wait_healthy(base_url, process))
     finally:
-        stop_server(server)
+        stop_server(process)
+
+
+# --- CPU accounting (Linux /proc) ---------------------------------------------------------
+
+
+def _proc_stat(pid: int | str) -> list[str]:
+    """Fields of /proc/PID/stat after the command name (state is [0], ppid [1])."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def _tree_cpu(root: int) -> float:
+    """CPU seconds of ``root`` and its direct children (uvicorn's worker processes)."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _proc_stat(entry.name)
+        if len(fields) > 12 and (entry.name == str(root) or fields[1] == str(root)):
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / CLOCK_TICKS
+
+
+def _machine_cpu() -> float:
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:9]]
+    except (OSError, ValueError):
+        return 0.0
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values) - idle) / CLOCK_TICKS
+
+
+def pg_sessions(engine: Engine) -> int | None:
+    """Sessions ever opened on the database (PostgreSQL 14+), to see the API's pool churn."""
+    sql = text("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(sql).scalar_one())
+    except Exception:
+        return None
+
+
+def cpu_now(server_pid: int) -> Cpu:
+    own = os.times()
+    return Cpu(own.user + own.system, _tree_cpu(server_pid), _machine_cpu())
 
 
 # --- sessions: one per client thread ------------------------------------------------------
@@ -251,6 +341,7 @@ def run_load(
     clients: int,
     duration: float,
     max_requests: int,
+    cpu: Callable[[], Cpu] = Cpu,
 ) -> LoadResult:
     """Run ``jobs`` in order from ``clients`` threads until ``max_requests`` or ``duration``."""
     result = LoadResult()
@@ -258,7 +349,13 @@ def run_load(
     lock = threading.Lock()
     start = [0.0]
     finish: list[float] = []
-    barrier = threading.Barrier(clients, action=lambda: start.__setitem__(0, time.perf_counter()))
+    cpu_before = [Cpu()]
+
+    def begin() -> None:
+        cpu_before[0] = cpu()
+        start[0] = time.perf_counter()
+
+    barrier = threading.Barrier(clients, action=begin, timeout=60)
 
     def client() -> None:
         with open_session() as call:
@@ -286,6 +383,7 @@ def run_load(
     for thread in threads:
         thread.join(duration + REQUEST_TIMEOUT_S + 30)
     result.seconds = (max(finish) if finish else time.perf_counter()) - start[0]
+    result.cpu = cpu() - cpu_before[0]
     return result
 
 
@@ -369,37 +467,63 @@ def distinct_tiles(z: int, points: Sequence[tuple[float, float]]) -> list[Job]:
 @dataclass
 class Bench:
     args: argparse.Namespace
-    base_url: str
     engine: Engine
+    server: Server | None = None
     rows: list[Row] = field(default_factory=list)
 
     def http(self) -> AbstractContextManager[Call]:
-        return http_session(self.base_url)
+        assert self.server is not None
+        return http_session(self.server.base_url)
 
     def sql(self) -> AbstractContextManager[Call]:
         return sql_session(self.engine)
 
-    def warm_up(self, jobs: Sequence[Job]) -> None:
-        clients = max(CONCURRENCY)
-        run_load(self.http, jobs, clients, self.args.warmup, self.args.max_requests)
-        run_load(self.sql, jobs, clients, self.args.warmup, self.args.max_requests)
+    def cpu(self) -> Cpu:
+        assert self.server is not None
+        return cpu_now(self.server.pid)
 
-    def measure(self, name: str, jobs: Sequence[Job]) -> None:
-        self.warm_up(jobs[::-1])
-        for clients in CONCURRENCY:
-            args = (jobs, clients, self.args.duration, self.args.max_requests)
-            api = run_load(self.http, *args)
-            ref = run_load(self.sql, *args)
-            row = Row(name, clients, api, ref)
-            self.rows.append(row)
-            print(
-                f"  {name:<10} x{clients:<2}  API {api.rps:7.1f} req/s  "
-                f"ref {ref.rps:7.1f} req/s  ratio {row.ratio:.2f}",
-                flush=True,
-            )
+    def load(
+        self, session: Session, jobs: Sequence[Job], clients: int, seconds: float
+    ) -> LoadResult:
+        return run_load(session, jobs, clients, seconds, self.args.max_requests, self.cpu)
+
+    def measure(self, name: str, jobs: Sequence[Job], clients: int) -> None:
+        for session in (self.http, self.sql):
+            self.load(session, jobs[::-1], clients, self.args.warmup)
+        sessions_before = pg_sessions(self.engine)
+        api = self.load(self.http, jobs, clients, self.args.duration)
+        sessions_after = pg_sessions(self.engine)
+        ref = self.load(self.sql, jobs, clients, self.args.duration)
+        opened = None
+        if sessions_before is not None and sessions_after is not None:
+            opened = sessions_after - sessions_before
+        row = Row(name, clients, api, ref, opened)
+        self.rows.append(row)
+        print(
+            f"  {name:<10} x{clients:<2}  API {api.rps:7.1f} req/s  "
+            f"ref {ref.rps:7.1f} req/s  ratio {row.ratio:.2f}",
+            flush=True,
+        )
 
     def survey(self, tiles: Sequence[Job]) -> LoadResult:
         return run_load(self.http, tiles, 4, self.args.survey_seconds, len(tiles))
+
+    def http_floor(self) -> LoadResult:
+        """The catalogue of layers: no database, so what HTTP, FastAPI and the client cost."""
+        jobs = [Job("/api/layers", lambda conn: b"")]
+        self.load(self.http, jobs, 1, 1.0)
+        return self.load(self.http, jobs, 1, FLOOR_SECONDS)
+
+
+def workers_for(args: argparse.Namespace, clients: int) -> int:
+    return int(args.workers if clients == 1 else args.workers_concurrent)
+
+
+def background_busy(seconds: float = 2.0) -> float:
+    """Share of the machine's CPU in use while this script waits (other work skews results)."""
+    before = _machine_cpu()
+    time.sleep(seconds)
+    return (_machine_cpu() - before) / (seconds * (os.cpu_count() or 1))
 
 
 def print_config(
@@ -414,19 +538,18 @@ def print_config(
     print(f"  projects      {health.get('projects')}, PostGIS {health.get('postgis')}")
     print(
         f"  machine       {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"client, server and PostGIS on one host, loopback only"
+        f"uvicorn {uvicorn_version()}; client, server and PostGIS on one host, loopback only"
     )
-    print(
-        f"  API server    uvicorn api.app:create_app --factory --workers {args.workers} "
-        f"(same server for every measurement), pool_size=10 max_overflow=20 per worker"
-    )
+    print(f"  busy before   {background_busy():.0%} of the machine's CPU used by other work")
+    phases = ", ".join(f"{c} client(s): --workers {workers_for(args, c)}" for c in CONCURRENCY)
+    print(f"  API server    uvicorn api.app:create_app --factory; {phases} (one server per phase)")
     print(
         f"  clients       {', '.join(map(str, CONCURRENCY))} concurrent (threads, one "
         f"httpx.Client each; reference: one psycopg2 connection each, autocommit)"
     )
     print(
         f"  per run       at most {args.duration:g} s or {args.max_requests} requests, "
-        f"after {args.warmup:g} s warm-up (x{max(CONCURRENCY)}) per query and side"
+        f"after {args.warmup:g} s warm-up per query and side at the same concurrency"
     )
     print(
         f"  sample points {points} (TABLESAMPLE SYSTEM (0.1), seed {args.seed}), "
@@ -436,17 +559,24 @@ def print_config(
     print(
         "  tiles         distinct tiles covering the points: "
         + ", ".join(f"z{z} {n}" for z, n in tiles.items())
+        + f" (size survey: 4 clients, at most {args.survey_seconds:g} s per zoom)"
     )
     print()
 
 
-def print_table(rows: Sequence[Row]) -> None:
+def uvicorn_version() -> str:
+    import uvicorn
+
+    return str(uvicorn.__version__)
+
+
+def print_table(rows: Sequence[Row], floor: LoadResult) -> None:
     header = (
         f"{'query':<10} {'clients':>7} | {'API p50':>8} {'p99':>8} {'req/s':>8} | "
         f"{'ref p50':>8} {'p99':>8} {'req/s':>8} | {'API/ref':>7} | {'n API':>6} "
-        f"{'n ref':>6} {'errors':>6}"
+        f"{'n ref':>6} {'errors':>6} {'body KB':>7}"
     )
-    print("Latency in ms, throughput in requests/s")
+    print("Latency in ms, throughput in successful requests/s; body: mean API response size")
     print(header)
     print("-" * len(header))
     for r in rows:
@@ -454,7 +584,36 @@ def print_table(rows: Sequence[Row]) -> None:
             f"{r.name:<10} {r.clients:>7} | {r.api.percentile_ms(50):8.2f} "
             f"{r.api.percentile_ms(99):8.2f} {r.api.rps:8.1f} | {r.ref.percentile_ms(50):8.2f} "
             f"{r.ref.percentile_ms(99):8.2f} {r.ref.rps:8.1f} | {r.ratio:7.2f} | "
-            f"{r.api.count:>6} {r.ref.count:>6} {r.api.errors + r.ref.errors:>6}"
+            f"{r.api.count:>6} {r.ref.count:>6} {r.api.errors + r.ref.errors:>6} "
+            f"{statistics.fmean(r.api.sizes or [0]) / 1024:7.1f}"
+        )
+    print(
+        f"HTTP floor, GET /api/layers (no database), 1 client: p50 "
+        f"{floor.percentile_ms(50):.2f} ms, p99 {floor.percentile_ms(99):.2f} ms, "
+        f"{floor.rps:.1f} req/s, n {floor.count}, errors {floor.errors}"
+    )
+    print()
+
+
+def print_cpu(rows: Sequence[Row]) -> None:
+    print(
+        "CPU ms per request (clients = this process; rest = PostGIS and anything else running);"
+        "\nnew PG sessions = PostgreSQL connections the API opened during its run"
+    )
+    header = (
+        f"{'query':<10} {'clients':>7} | {'API: clients':>12} {'server':>7} {'rest':>7} "
+        f"{'total':>7} | {'ref: clients':>12} {'rest':>7} {'total':>7} | {'new PG sessions':>15}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        a_client, a_server, a_rest = r.api.cpu_ms()
+        r_client, r_server, r_rest = r.ref.cpu_ms()
+        print(
+            f"{r.name:<10} {r.clients:>7} | {a_client:12.2f} {a_server:7.2f} {a_rest:7.2f} "
+            f"{a_client + a_server + a_rest:7.2f} | {r_client:12.2f} {r_server + r_rest:7.2f} "
+            f"{r_client + r_server + r_rest:7.2f} | "
+            f"{'n/a' if r.new_sessions is None else r.new_sessions:>15}"
         )
     print()
 
@@ -482,13 +641,14 @@ def targets(
 ) -> list[tuple[str, bool]]:
     checks = []
     for r in rows:
-        checks.append(
-            (
-                f"{r.name} x{r.clients}: API throughput {r.ratio:.0%} of reference "
-                f">= {TARGET_RATIO:.0%}",
-                r.ratio >= TARGET_RATIO,
-            )
+        errors = r.api.errors + r.ref.errors
+        label = (
+            f"{r.name} x{r.clients}: API throughput {r.ratio:.0%} of reference "
+            f">= {TARGET_RATIO:.0%}"
         )
+        if errors:
+            label += f" ({errors} failed requests)"
+        checks.append((label, r.ratio >= TARGET_RATIO and not errors))
     click = next(r for r in rows if r.name == "click" and r.clients == 1)
     p99 = click.api.percentile_ms(99)
     checks.append(
@@ -517,6 +677,16 @@ def print_targets(checks: Sequence[tuple[str, bool]]) -> None:
 # --- main ---------------------------------------------------------------------------------
 
 
+def workload(
+    rng: random.Random, points: Sequence[tuple[float, float]], n: int
+) -> list[tuple[str, list[Job]]]:
+    return [
+        ("click", click_jobs(rng, points, n)),
+        ("bbox 500m", bbox_jobs(rng, points, n)),
+        *((f"tile z{z}", tile_jobs(z, points, n)) for z in ZOOMS),
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     url = args.database_url or default_database_url()
@@ -529,21 +699,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("The database holds no projects; load them with `allimi demo`.")
             return 2
         tiles = {z: distinct_tiles(z, points) for z in ZOOMS}
-        n = args.max_requests
-        with api_server(url, args.workers) as (base_url, health):
-            print_config(args, url, health, len(points), {z: len(t) for z, t in tiles.items()})
-            bench = Bench(args, base_url, engine)
-            print("Tile-size survey", flush=True)
-            surveys = {z: (len(t), bench.survey(t)) for z, t in tiles.items()}
-            print("Measurements", flush=True)
-            bench.measure("click", click_jobs(rng, points, n))
-            bench.measure("bbox 500m", bbox_jobs(rng, points, n))
-            for z in ZOOMS:
-                bench.measure(f"tile z{z}", tile_jobs(z, points, n))
+        queries = workload(rng, points, args.max_requests)
+        bench = Bench(args, engine)
+        for clients in CONCURRENCY:
+            workers = workers_for(args, clients)
+            with api_server(url, workers) as bench.server:
+                if clients == CONCURRENCY[0]:
+                    counts = {z: len(t) for z, t in tiles.items()}
+                    print_config(args, url, bench.server.health, len(points), counts)
+                    print("Tile-size survey (also warms the caches)", flush=True)
+                    surveys = {z: (len(t), bench.survey(t)) for z, t in tiles.items()}
+                    floor = bench.http_floor()
+                print(f"Measurements: {clients} client(s), {workers} worker(s)", flush=True)
+                for name, jobs in queries:
+                    bench.measure(name, jobs, clients)
+        order = [name for name, _ in queries]
+        rows = sorted(bench.rows, key=lambda r: (order.index(r.name), r.clients))
         print()
-        print_table(bench.rows)
+        print_table(rows, floor)
+        print_cpu(rows)
         print_sizes(surveys)
-        checks = targets(bench.rows, surveys)
+        checks = targets(rows, surveys)
         print_targets(checks)
         print(f"Total run time {time.monotonic() - began:.0f} s")
         return 0 if all(ok for _, ok in checks) else 1
