@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = reader_engine(database_url(settings))
+        app.state.engine = reader_engine(database_url(settings), settings.db_pool_size)
         app.state.data_version = DataVersion(settings.version_ttl)
         yield
         app.state.engine.dispose()

@@ -17,6 +17,8 @@ from datetime import date
 from fastapi import Request, Response
 from sqlalchemy import Connection, text
 
+from api.deps import connect
+
 CACHE_CONTROL = "public, max-age=15, must-revalidate"
 
 
@@ -53,21 +55,22 @@ def _matches(header: str | None, tag: str) -> bool:
 
 def cached(
     request: Request,
-    conn: Connection,
     media_type: str,
-    produce: Callable[[], str | bytes],
+    produce: Callable[[Connection], str | bytes],
     *,
     empty_status: int | None = None,
 ) -> Response:
-    """Answer 304 when the client's copy is current, else the body ``produce`` makes.
+    """Answer 304 when the client's copy is current, else the body ``produce`` makes from a
+    database connection. Call it from a sync endpoint: the connection is taken in its thread.
 
     With ``empty_status`` an empty body answers that status (204 for an empty tile).
     """
-    tag = etag(request.app.state.data_version.get(conn), request)
-    headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}
-    if _matches(request.headers.get("if-none-match"), tag):
-        return Response(status_code=304, headers=headers)
-    body = produce()
+    with connect(request) as conn:
+        tag = etag(request.app.state.data_version.get(conn), request)
+        headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}
+        if _matches(request.headers.get("if-none-match"), tag):
+            return Response(status_code=304, headers=headers)
+        body = produce(conn)
     if not body and empty_status:
         return Response(status_code=empty_status, headers=headers)
     return Response(body, media_type=media_type, headers=headers)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 
-from api.deps import connection
+from api.deps import connect
 from geo.flags import AHEAD_POINTS, BEHIND_POINTS, STALE_DAYS
 from geo.settings import Settings
 from geo.vocab import CATEGORIES, PROJECT_TYPES, STATUSES, Term
@@ -50,19 +48,20 @@ def _labels(terms: dict[str, Term]) -> dict[str, Label]:
 
 
 @router.get("/api/config", response_model=Config)
-def config(request: Request, conn: Annotated[Connection, Depends(connection)]) -> Config:
+def config(request: Request) -> Config:
     """Labels, thresholds, agencies, the base map, and whether the data is a synthetic sample."""
     settings: Settings = request.app.state.settings
-    sample = conn.execute(
-        text("SELECT EXISTS (SELECT 1 FROM projects WHERE published AND is_sample)")
-    ).scalar_one()
-    agencies = conn.execute(
-        text(
-            "SELECT code, name_ko, name_en FROM agencies a WHERE EXISTS "
-            "(SELECT 1 FROM projects p WHERE p.agency_code = a.code AND p.published) "
-            "ORDER BY name_ko"
-        )
-    ).all()
+    with connect(request) as conn:
+        sample = conn.execute(
+            text("SELECT EXISTS (SELECT 1 FROM projects WHERE published AND is_sample)")
+        ).scalar_one()
+        agencies = conn.execute(
+            text(
+                "SELECT code, name_ko, name_en FROM agencies a WHERE EXISTS "
+                "(SELECT 1 FROM projects p WHERE p.agency_code = a.code AND p.published) "
+                "ORDER BY name_ko"
+            )
+        ).all()
     return Config(
         sample_data=bool(sample),
         languages=sorted(path.stem for path in (STATIC_DIR / "i18n").glob("*.json")),

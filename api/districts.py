@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import Connection
 
 from api.caching import cached
-from api.deps import connection
 from api.params import project_filter
 from geo.districts import district_totals
 from geo.filters import ProjectFilter
@@ -19,8 +17,7 @@ router = APIRouter(prefix="/api/districts", tags=["districts"])
 @router.get("", response_class=Response, responses={200: {"content": {"application/json": {}}}})
 def districts(
     request: Request,
-    conn: Annotated[Connection, Depends(connection)],
     where: Annotated[ProjectFilter, Depends(project_filter)],
 ) -> Response:
     """Totals per district of the projects the filters select (bbox is not applied)."""
-    return cached(request, conn, "application/json", lambda: district_totals(conn, where))
+    return cached(request, "application/json", lambda conn: district_totals(conn, where))

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.deps import engine
+from api.deps import connect
 from api.problems import problem_response
 
 router = APIRouter(tags=["health"])
@@ -28,7 +28,7 @@ class Health(BaseModel):
 )
 def health(request: Request) -> Health | JSONResponse:
     try:
-        with engine(request).connect() as conn:
+        with connect(request) as conn:
             row = conn.execute(
                 text("SELECT postgis_lib_version(), (SELECT count(*) FROM projects)")
             ).one()

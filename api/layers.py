@@ -6,10 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import Connection
 
 from api.caching import cached
-from api.deps import connection
+from api.deps import connect
 from api.params import project_filter
 from api.problems import Problem
 from geo.filters import ProjectFilter
@@ -18,7 +17,6 @@ from layers.render import extent, features, tile, tilejson
 
 router = APIRouter(prefix="/api/layers", tags=["layers"])
 MVT = "application/vnd.mapbox-vector-tile"
-Conn = Annotated[Connection, Depends(connection)]
 FEATURE_LIMIT = 5000
 
 
@@ -68,10 +66,12 @@ def catalogue(request: Request) -> JSONResponse:
 
 
 @router.get("/{layer_id}/tilejson.json")
-def layer_tilejson(request: Request, conn: Conn, layer_id: str) -> JSONResponse:
+def layer_tilejson(request: Request, layer_id: str) -> JSONResponse:
     """TileJSON 3.0 for one layer."""
     layer = _layer(layer_id)
-    return JSONResponse(tilejson(layer, _base_url(request), extent(conn)))
+    with connect(request) as conn:
+        bounds = extent(conn)
+    return JSONResponse(tilejson(layer, _base_url(request), bounds))
 
 
 @router.get(
@@ -81,7 +81,6 @@ def layer_tilejson(request: Request, conn: Conn, layer_id: str) -> JSONResponse:
 )
 def layer_tile(
     request: Request,
-    conn: Conn,
     layer_id: str,
     z: Annotated[int, Path(ge=0, le=24)],
     x: Annotated[int, Path(ge=0)],
@@ -99,7 +98,7 @@ def layer_tile(
             f"Layer {layer.id} is published from zoom {layer.minzoom} to {layer.maxzoom}.",
             param="z",
         )
-    return cached(request, conn, MVT, lambda: tile(conn, layer, z, x, y, where), empty_status=204)
+    return cached(request, MVT, lambda conn: tile(conn, layer, z, x, y, where), empty_status=204)
 
 
 @router.get(
@@ -109,7 +108,6 @@ def layer_tile(
 )
 def layer_features(
     request: Request,
-    conn: Conn,
     layer_id: str,
     where: Annotated[ProjectFilter, Depends(project_filter)],
     limit: Annotated[int, Query(ge=1, le=FEATURE_LIMIT)] = FEATURE_LIMIT,
@@ -118,5 +116,5 @@ def layer_features(
     layer = _layer(layer_id)
     bbox = where.bbox
     return cached(
-        request, conn, "application/geo+json", lambda: features(conn, layer, where, bbox, limit)
+        request, "application/geo+json", lambda conn: features(conn, layer, where, bbox, limit)
     )

@@ -61,7 +61,7 @@ def _codes(value: str | None, name: str, allowed: dict[str, object]) -> tuple[st
     return codes
 
 
-def project_filter(
+async def project_filter(
     bbox: Annotated[
         str | None,
         Query(

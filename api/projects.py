@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import Connection
 
 from api.caching import cached
-from api.deps import connection
 from api.params import Limit, Offset, project_filter
 from api.problems import Problem, documented
 from geo.click import DEFAULT_RADIUS_M, projects_at, radius_for_zoom
@@ -19,8 +18,6 @@ from geo.filters import ProjectFilter
 router = APIRouter(prefix="/api/projects", tags=["projects"])
 GEOJSON = "application/geo+json"
 SORT_VALUES = "|".join(f"-?{s}" for s in SORTS)
-
-Conn = Annotated[Connection, Depends(connection)]
 
 
 def _page_links(request: Request, limit: int, offset: int, matched: int) -> str:
@@ -51,7 +48,6 @@ def _page_links(request: Request, limit: int, offset: int, matched: int) -> str:
 )
 def list_projects(
     request: Request,
-    conn: Conn,
     where: Annotated[ProjectFilter, Depends(project_filter)],
     limit: Limit = 100,
     offset: Offset = 0,
@@ -62,7 +58,7 @@ def list_projects(
 ) -> Response:
     """Published projects matching the filters, as a GeoJSON FeatureCollection page."""
 
-    def produce() -> str:
+    def produce(conn: Connection) -> str:
         features, matched = search(conn, where, limit=limit, offset=offset, sort=sort)
         returned = min(limit, max(matched - offset, 0))
         return (
@@ -71,7 +67,7 @@ def list_projects(
             f'"features":{features}}}'
         )
 
-    return cached(request, conn, GEOJSON, produce)
+    return cached(request, GEOJSON, produce)
 
 
 @router.get(
@@ -81,7 +77,6 @@ def list_projects(
 )
 def projects_at_point(
     request: Request,
-    conn: Conn,
     lon: Annotated[float, Query(ge=-180, le=180, description="Longitude (EPSG:4326)")],
     lat: Annotated[float, Query(ge=-90, le=90, description="Latitude (EPSG:4326)")],
     radius_m: Annotated[float | None, Query(gt=0, le=2000, description="Reach in metres")] = None,
@@ -98,7 +93,7 @@ def projects_at_point(
     radius = radius_m or DEFAULT_RADIUS_M
     if zoom is not None and radius_m is None:
         radius = max(DEFAULT_RADIUS_M, min(radius_for_zoom(zoom, lat), 2000.0))
-    return cached(request, conn, GEOJSON, lambda: projects_at(conn, lon, lat, radius))
+    return cached(request, GEOJSON, lambda conn: projects_at(conn, lon, lat, radius))
 
 
 @router.get(
@@ -111,15 +106,14 @@ def projects_at_point(
 )
 def project(
     request: Request,
-    conn: Conn,
     code: Annotated[str, Path(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")],
 ) -> Response:
     """One project's full disclosure as a GeoJSON Feature."""
 
-    def produce() -> str:
+    def produce(conn: Connection) -> str:
         found = project_feature(conn, code)
         if found is None:
             raise Problem(404, f"No published project has the code {code}.", param="code")
         return found
 
-    return cached(request, conn, GEOJSON, produce)
+    return cached(request, GEOJSON, produce)

@@ -10,12 +10,11 @@ from __future__ import annotations
 import textwrap
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from jinja2 import Environment
 from sqlalchemy import Connection, text
 
 from api.caching import cached
-from api.deps import connection
 from api.problems import Problem, documented
 
 router = APIRouter(tags=["pages"])
@@ -178,14 +177,13 @@ def render(document_type: str, row: dict[str, Any]) -> str:
 )
 def sample_document(
     request: Request,
-    conn: Annotated[Connection, Depends(connection)],
     code: Annotated[str, Path(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")],
     document_type: Annotated[str, Path(max_length=60, pattern=r"^[A-Za-z.]+$")],
 ) -> Response:
     """A synthetic sample project's document: a drawing for its photo, else a labelled page."""
     url = f"/sample-documents/{code}/{document_type}"
 
-    def produce() -> str:
+    def produce(conn: Connection) -> str:
         params = {"code": code, "document_type": document_type, "url": url}
         row = conn.execute(SAMPLE_DOCUMENT, params).mappings().first()
         if row is None:
@@ -195,6 +193,6 @@ def sample_document(
         return render(document_type, dict(row))
 
     media_type = SVG if document_type == "illustration" else HTML
-    response = cached(request, conn, media_type, produce)
+    response = cached(request, media_type, produce)
     response.headers["Content-Security-Policy"] = CSP
     return response

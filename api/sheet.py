@@ -14,13 +14,12 @@ from typing import Annotated, Any
 
 import folium
 import shapely.geometry
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 from sqlalchemy import Connection, text
 
 from api.caching import cached
-from api.deps import connection
 from api.problems import Problem, documented
 from geo.disclosure import project_feature
 from geo.flags import AHEAD_POINTS, BEHIND_POINTS, STALE_DAYS
@@ -191,7 +190,6 @@ def render_sheet(feature: dict[str, Any], lang: str, district: dict[str, Any] | 
 )
 def sheet(
     request: Request,
-    conn: Annotated[Connection, Depends(connection)],
     code: Code,
     lang: Annotated[
         str, Query(description="Language", json_schema_extra={"enum": list(LANGS)})
@@ -201,7 +199,7 @@ def sheet(
     if lang not in LANGS:
         raise Problem(400, f"lang must be one of {', '.join(LANGS)}.", param="lang")
 
-    def produce() -> str:
+    def produce(conn: Connection) -> str:
         found = project_feature(conn, code)
         if found is None:
             raise Problem(404, f"No published project has the code {code}.", param="code")
@@ -209,4 +207,4 @@ def sheet(
         outline = _district_outline(conn, feature["properties"]["district_code"])
         return render_sheet(feature, lang, outline)
 
-    return cached(request, conn, HTML, produce)
+    return cached(request, HTML, produce)

@@ -31,6 +31,12 @@ class Settings(BaseSettings):
         description="May install Debian's postgresql and PostGIS packages when they are missing.",
     )
     db_name: str = "allimi"
+    db_pool_size: int = Field(
+        default=40,
+        ge=1,
+        description="Database connections per API process (its thread pool "
+        "runs 40 requests at once).",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     demo_projects: int = Field(default=3000, ge=0)
