@@ -69,25 +69,24 @@ def _load_demo(url: str, spec: SampleSpec, replace: bool) -> None:
 def run(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
-    workers: Annotated[int, typer.Option(help="Server processes.")] = 1,
 ) -> None:
     """Provision PostGIS, migrate, load the demo city if empty, and serve the portal."""
     settings = get_settings()
     url = _ready_database()
     if _project_count(url) == 0 and settings.demo_projects:
         _load_demo(url, SampleSpec(projects=settings.demo_projects, as_of=date.today()), False)
-    serve(url, host or settings.host, port or settings.port, workers)
+    serve(url, host or settings.host, port or settings.port)
 
 
-def serve(url: str, host: str, port: int, workers: int) -> None:
+def serve(url: str, host: str, port: int) -> None:
+    """One server process (uvloop and httptools). To scale out, run more processes, here or on
+    other machines, behind a load balancer: they share nothing but the database."""
     import uvicorn
 
     os.environ["DATABASE_URL"] = url  # the server processes use the database we prepared
     get_settings.cache_clear()
     _say(f"Allimi is serving at http://{host}:{port}")
-    uvicorn.run(
-        "api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
-    )
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
 
 
 @app.command()

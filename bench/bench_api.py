@@ -8,13 +8,13 @@ What it measures, in one run:
 * vector tiles ``GET /api/layers/projects/tiles/{z}/{x}/{y}.mvt`` at z12, z14 and z16 covering
   the same points, and the size of every distinct such tile (mean, p99, max).
 
-Each is measured with 1 and with 16 concurrent clients (threads, one ``httpx.Client`` each) and
-set beside a reference: the same SQL (``geo.click.projects_at``, ``geo.disclosure.search``,
-``layers.render.tile``) issued straight to PostGIS over psycopg2 in autocommit mode, without
-HTTP, with the same number of threads each holding one connection. The reference leaves out
-what the endpoint adds around that SQL (pool checkout, transaction, the ``data_version`` query
-for the ETag, FastAPI and uvicorn). Requests carry no ``If-None-Match``, so the API always
-renders the body.
+Each is measured with 1 and with 16 concurrent clients (threads, one keep-alive
+``http.client`` connection each) and set beside a reference: the same SQL
+(``geo.click.projects_at``, ``geo.disclosure.search``, ``layers.render.tile``) issued straight
+to PostGIS over psycopg2 in autocommit mode, without HTTP, with the same number of threads each
+holding one connection. The reference leaves out what the endpoint adds around that SQL (pool
+checkout, the ``data_version`` read for the ETag at most once a second, FastAPI and uvicorn).
+Requests carry no ``If-None-Match``, so the API always renders the body.
 
 The script starts the API itself (``uvicorn api.app:create_app --factory``) on a free loopback
 port against the given database (one server for the 1-client runs, a fresh one for the
@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import http.client
 import itertools
 import math
 import os
@@ -46,6 +47,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -311,13 +313,23 @@ def cpu_now(server_pid: int) -> Cpu:
 
 @contextmanager
 def http_session(base_url: str) -> Iterator[Call]:
-    with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
+    """A keep-alive HTTP/1.1 connection from the standard library: a lean client, so that the
+    load generator, which shares the cores with the server, costs about what psycopg2 does."""
+    address = urllib.parse.urlsplit(base_url)
+    connection = http.client.HTTPConnection(
+        address.hostname or "127.0.0.1", address.port, timeout=REQUEST_TIMEOUT_S
+    )
+    try:
 
         def call(job: Job) -> int | None:
-            response = client.get(job.path)
-            return len(response.content) if response.status_code in (200, 204) else None
+            connection.request("GET", job.path)
+            response = connection.getresponse()
+            body = response.read()
+            return len(body) if response.status in (200, 204) else None
 
         yield call
+    finally:
+        connection.close()
 
 
 @contextmanager
@@ -545,7 +557,7 @@ def print_config(
     print(f"  API server    uvicorn api.app:create_app --factory; {phases} (one server per phase)")
     print(
         f"  clients       {', '.join(map(str, CONCURRENCY))} concurrent (threads, one "
-        f"httpx.Client each; reference: one psycopg2 connection each, autocommit)"
+        f"http.client connection each; reference: one psycopg2 connection each, autocommit)"
     )
     print(
         f"  per run       at most {args.duration:g} s or {args.max_requests} requests, "
