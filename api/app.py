@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 
 from api import (
@@ -28,7 +29,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = reader_engine(database_url(settings), settings.db_pool_size)
+        to_thread.current_default_thread_limiter().total_tokens = settings.concurrency
+        app.state.engine = reader_engine(database_url(settings), settings.concurrency)
         app.state.data_version = DataVersion(settings.version_ttl)
         yield
         app.state.engine.dispose()

@@ -39,8 +39,8 @@ def reader_engine(url: str, pool_size: int) -> Engine:
 
     Autocommit, so a returned connection needs no ROLLBACK and holds no snapshot; no pre-ping (a
     connection the server dropped fails one request with a 503, and the pool replaces it). The
-    pool is as large as the server's thread pool and never overflows: connections opened and
-    closed under load would each start a backend with cold caches.
+    pool is as large as the number of requests served at once and never overflows: connections
+    opened and closed under load would each start a backend with cold caches.
     Writes need a transaction: ``conn.execution_options(isolation_level="READ COMMITTED")``.
     """
     return create_engine(

@@ -31,11 +31,13 @@ class Settings(BaseSettings):
         description="May install Debian's postgresql and PostGIS packages when they are missing.",
     )
     db_name: str = "allimi"
-    db_pool_size: int = Field(
-        default=40,
+    concurrency: int = Field(
+        default=8,
         ge=1,
-        description="Database connections per API process (its thread pool "
-        "runs 40 requests at once).",
+        le=200,
+        description="Requests an API process works on at once, each "
+        "with its own database connection. More threads only contend for Python's lock on a "
+        "small machine; scale out with more processes instead.",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
