@@ -96,24 +96,26 @@ def projects_at_point(
     return cached(request, GEOJSON, lambda conn: projects_at(conn, lon, lat, radius))
 
 
+ProjectCode = Annotated[str, Path(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+NOT_FOUND = documented("No published project has this code.")
+
+
+def disclosure_or_404(conn: Connection, code: str) -> str:
+    """The project's disclosure Feature (JSON text), or a 404 problem naming ``code``."""
+    found = project_feature(conn, code)
+    if found is None:
+        raise Problem(404, f"No published project has the code {code}.", param="code")
+    return found
+
+
 @router.get(
     "/{code}",
     response_class=Response,
     responses={
         200: {"content": {GEOJSON: {}}, "description": "Feature"},
-        404: documented("No published project has this code."),
+        404: NOT_FOUND,
     },
 )
-def project(
-    request: Request,
-    code: Annotated[str, Path(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")],
-) -> Response:
+def project(request: Request, code: ProjectCode) -> Response:
     """One project's full disclosure as a GeoJSON Feature."""
-
-    def produce(conn: Connection) -> str:
-        found = project_feature(conn, code)
-        if found is None:
-            raise Problem(404, f"No published project has the code {code}.", param="code")
-        return found
-
-    return cached(request, GEOJSON, produce)
+    return cached(request, GEOJSON, lambda conn: disclosure_or_404(conn, code))

@@ -14,14 +14,14 @@ from typing import Annotated, Any
 
 import folium
 import shapely.geometry
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 from sqlalchemy import Connection, text
 
 from api.caching import cached
 from api.problems import Problem, documented
-from geo.disclosure import project_feature
+from api.projects import NOT_FOUND, ProjectCode, disclosure_or_404
 from geo.flags import AHEAD_POINTS, BEHIND_POINTS, STALE_DAYS
 from geo.vocab import CATEGORIES, PROJECT_TYPES, STATUSES
 from web import TEMPLATES_DIR
@@ -37,7 +37,6 @@ KST = timezone(timedelta(hours=9))
 templates = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, trim_blocks=True, lstrip_blocks=True
 )
-Code = Annotated[str, Path(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
 @dataclass(frozen=True)
@@ -185,12 +184,12 @@ def render_sheet(feature: dict[str, Any], lang: str, district: dict[str, Any] | 
     responses={
         200: {"content": {HTML: {}}, "description": "The printable disclosure sheet"},
         400: documented("lang is neither ko nor en."),
-        404: documented("No published project has this code."),
+        404: NOT_FOUND,
     },
 )
 def sheet(
     request: Request,
-    code: Code,
+    code: ProjectCode,
     lang: Annotated[
         str, Query(description="Language", json_schema_extra={"enum": list(LANGS)})
     ] = "ko",
@@ -200,10 +199,7 @@ def sheet(
         raise Problem(400, f"lang must be one of {', '.join(LANGS)}.", param="lang")
 
     def produce(conn: Connection) -> str:
-        found = project_feature(conn, code)
-        if found is None:
-            raise Problem(404, f"No published project has the code {code}.", param="code")
-        feature = json.loads(found, parse_float=Decimal)
+        feature = json.loads(disclosure_or_404(conn, code), parse_float=Decimal)
         outline = _district_outline(conn, feature["properties"]["district_code"])
         return render_sheet(feature, lang, outline)
 
