@@ -1,4 +1,4 @@
-"""The FastAPI application: routers over one SQLAlchemy engine, no other state."""
+"""The FastAPI application: routers over one pool of database connections, no other state."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from api import (
     sheet,
 )
 from api.caching import DataVersion
-from geo.db import database_url, reader_engine
+from api.database import Database, libpq_dsn
+from geo.db import database_url
 from geo.settings import Settings, get_settings
 
 
@@ -30,10 +31,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         to_thread.current_default_thread_limiter().total_tokens = settings.concurrency
-        app.state.engine = reader_engine(database_url(settings), settings.concurrency)
+        app.state.database = Database(libpq_dsn(database_url(settings)), settings.concurrency)
         app.state.data_version = DataVersion(settings.version_ttl)
         yield
-        app.state.engine.dispose()
+        app.state.database.close()
 
     app = FastAPI(
         title="Allimi",

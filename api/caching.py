@@ -11,15 +11,16 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
 
 from fastapi import Request, Response
-from sqlalchemy import Connection, text
 
-from api.deps import connect
+from api.database import Database, database
+from geo.sql import Query
 
 CACHE_CONTROL = "public, max-age=15, must-revalidate"
+VERSION = Query("SELECT version FROM data_version")
 
 
 class DataVersion:
@@ -30,20 +31,19 @@ class DataVersion:
         self._value = 0
         self._read_at = -math.inf
 
-    def get(self, conn: Connection) -> int:
+    async def get(self, db: Database) -> int:
         now = time.monotonic()
         if now - self._read_at >= self.ttl:
-            self._value = int(conn.execute(text("SELECT version FROM data_version")).scalar_one())
+            self._value = int(await db.scalar(VERSION))
             self._read_at = now
         return self._value
 
 
 def etag(version: int, request: Request) -> str:
     """The data version, today's date (days elapsed and remaining change daily) and the URL."""
-    query = "&".join(sorted(request.url.query.split("&")))
-    key = f"{version}|{date.today().isoformat()}|{request.url.path}|{query}"
-    digest = hashlib.blake2b(key.encode(), digest_size=12)
-    return f'"{digest.hexdigest()}"'
+    query = b"&".join(sorted(request.scope["query_string"].split(b"&")))
+    key = f"{version}|{date.today().isoformat()}|{request.scope['path']}|".encode() + query
+    return f'"{hashlib.blake2b(key, digest_size=12).hexdigest()}"'
 
 
 def _matches(header: str | None, tag: str) -> bool:
@@ -53,24 +53,23 @@ def _matches(header: str | None, tag: str) -> bool:
     return tag in candidates or "*" in candidates
 
 
-def cached(
+async def cached(
     request: Request,
     media_type: str,
-    produce: Callable[[Connection], str | bytes],
+    produce: Callable[[Database], Awaitable[str | bytes]],
     *,
     empty_status: int | None = None,
 ) -> Response:
-    """Answer 304 when the client's copy is current, else the body ``produce`` makes from a
-    database connection. Call it from a sync endpoint: the connection is taken in its thread.
+    """Answer 304 when the client's copy is current, else the body ``produce`` reads.
 
     With ``empty_status`` an empty body answers that status (204 for an empty tile).
     """
-    with connect(request) as conn:
-        tag = etag(request.app.state.data_version.get(conn), request)
-        headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}
-        if _matches(request.headers.get("if-none-match"), tag):
-            return Response(status_code=304, headers=headers)
-        body = produce(conn)
+    db = database(request)
+    tag = etag(await request.app.state.data_version.get(db), request)
+    headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}
+    if _matches(request.headers.get("if-none-match"), tag):
+        return Response(status_code=304, headers=headers)
+    body = await produce(db)
     if not body and empty_status:
         return Response(status_code=empty_status, headers=headers)
     return Response(body, media_type=media_type, headers=headers)

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
-from sqlalchemy import text
 
-from api.deps import connect
+from api.database import database
 from geo.flags import AHEAD_POINTS, BEHIND_POINTS, STALE_DAYS
 from geo.settings import Settings
+from geo.sql import Query
 from geo.vocab import CATEGORIES, PROJECT_TYPES, STATUSES, Term
 from web import STATIC_DIR
 
 router = APIRouter(tags=["config"])
+SAMPLE = Query("SELECT EXISTS (SELECT 1 FROM projects WHERE published AND is_sample)")
+AGENCIES = Query(
+    "SELECT code, name_ko, name_en FROM agencies a WHERE EXISTS "
+    "(SELECT 1 FROM projects p WHERE p.agency_code = a.code AND p.published) ORDER BY name_ko"
+)
 
 
 class Label(BaseModel):
@@ -48,20 +53,12 @@ def _labels(terms: dict[str, Term]) -> dict[str, Label]:
 
 
 @router.get("/api/config", response_model=Config)
-def config(request: Request) -> Config:
+async def config(request: Request) -> Config:
     """Labels, thresholds, agencies, the base map, and whether the data is a synthetic sample."""
     settings: Settings = request.app.state.settings
-    with connect(request) as conn:
-        sample = conn.execute(
-            text("SELECT EXISTS (SELECT 1 FROM projects WHERE published AND is_sample)")
-        ).scalar_one()
-        agencies = conn.execute(
-            text(
-                "SELECT code, name_ko, name_en FROM agencies a WHERE EXISTS "
-                "(SELECT 1 FROM projects p WHERE p.agency_code = a.code AND p.published) "
-                "ORDER BY name_ko"
-            )
-        ).all()
+    db = database(request)
+    sample = await db.scalar(SAMPLE)
+    agencies = await db.rows(AGENCIES)
     return Config(
         sample_data=bool(sample),
         languages=sorted(path.stem for path in (STATIC_DIR / "i18n").glob("*.json")),

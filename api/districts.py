@@ -15,9 +15,10 @@ router = APIRouter(prefix="/api/districts", tags=["districts"])
 
 
 @router.get("", response_class=Response, responses={200: {"content": {"application/json": {}}}})
-def districts(
+async def districts(
     request: Request,
     where: Annotated[ProjectFilter, Depends(project_filter)],
 ) -> Response:
     """Totals per district of the projects the filters select (bbox is not applied)."""
-    return cached(request, "application/json", lambda conn: district_totals(conn, where))
+    query = district_totals(where)
+    return await cached(request, "application/json", lambda db: db.scalar(query))

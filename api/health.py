@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
-from api.deps import connect
-from api.problems import problem_response
+from api.database import database
+from api.problems import DATABASE_ERRORS, problem_response
+from geo.sql import Query
 
 router = APIRouter(tags=["health"])
+CHECK = Query("SELECT postgis_lib_version(), (SELECT count(*) FROM projects)")
 
 
 class Health(BaseModel):
@@ -26,15 +26,13 @@ class Health(BaseModel):
     response_model=Health,
     responses={503: {"description": "The database is unreachable."}},
 )
-def health(request: Request) -> Health | JSONResponse:
+async def health(request: Request) -> Health | JSONResponse:
     try:
-        with connect(request) as conn:
-            row = conn.execute(
-                text("SELECT postgis_lib_version(), (SELECT count(*) FROM projects)")
-            ).one()
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        row = await database(request).first(CHECK)
+    except DATABASE_ERRORS as exc:
+        reason = (str(exc).strip() or type(exc).__name__).splitlines()[0]
         return problem_response(
             503, f"The database is unreachable: {reason}", instance="/api/health"
         )
+    assert row is not None
     return Health(status="ok", database="reachable", postgis=row[0], projects=row[1])

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.caching import cached
-from api.deps import connect
+from api.database import Database, database
 from api.params import project_filter
 from api.problems import Problem
 from geo.filters import ProjectFilter
 from layers import LAYERS, Layer
-from layers.render import extent, features, tile, tilejson
+from layers.render import EXTENT_OF_CITY, bounds, features, tile, tilejson
 
 router = APIRouter(prefix="/api/layers", tags=["layers"])
 MVT = "application/vnd.mapbox-vector-tile"
@@ -59,19 +59,18 @@ def _entry(layer: Layer, base: str) -> dict[str, Any]:
 
 
 @router.get("")
-def catalogue(request: Request) -> JSONResponse:
+async def catalogue(request: Request) -> JSONResponse:
     """Every published layer: title, geometry, legend, zoom range and URL templates."""
     base = _base_url(request)
     return JSONResponse({"layers": [_entry(layer, base) for layer in LAYERS.values()]})
 
 
 @router.get("/{layer_id}/tilejson.json")
-def layer_tilejson(request: Request, layer_id: str) -> JSONResponse:
+async def layer_tilejson(request: Request, layer_id: str) -> JSONResponse:
     """TileJSON 3.0 for one layer."""
     layer = _layer(layer_id)
-    with connect(request) as conn:
-        bounds = extent(conn)
-    return JSONResponse(tilejson(layer, _base_url(request), bounds))
+    city = bounds(await database(request).first(EXTENT_OF_CITY))
+    return JSONResponse(tilejson(layer, _base_url(request), city))
 
 
 @router.get(
@@ -79,7 +78,7 @@ def layer_tilejson(request: Request, layer_id: str) -> JSONResponse:
     response_class=Response,
     responses={200: {"content": {MVT: {}}}, 204: {"description": "Empty tile"}},
 )
-def layer_tile(
+async def layer_tile(
     request: Request,
     layer_id: str,
     z: Annotated[int, Path(ge=0, le=24)],
@@ -98,7 +97,12 @@ def layer_tile(
             f"Layer {layer.id} is published from zoom {layer.minzoom} to {layer.maxzoom}.",
             param="z",
         )
-    return cached(request, MVT, lambda conn: tile(conn, layer, z, x, y, where), empty_status=204)
+
+    async def produce(db: Database) -> bytes:
+        data = await db.scalar(tile(layer, z, x, y, where))
+        return bytes(data) if data else b""
+
+    return await cached(request, MVT, produce, empty_status=204)
 
 
 @router.get(
@@ -106,7 +110,7 @@ def layer_tile(
     response_class=Response,
     responses={200: {"content": {"application/geo+json": {}}}},
 )
-def layer_features(
+async def layer_features(
     request: Request,
     layer_id: str,
     where: Annotated[ProjectFilter, Depends(project_filter)],
@@ -115,6 +119,5 @@ def layer_features(
     """The layer's features in ``bbox`` as GeoJSON; dense views come as grid clusters."""
     layer = _layer(layer_id)
     bbox = where.bbox
-    return cached(
-        request, "application/geo+json", lambda conn: features(conn, layer, where, bbox, limit)
-    )
+    query = features(layer, where, bbox, limit)
+    return await cached(request, "application/geo+json", lambda db: db.scalar(query))

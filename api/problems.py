@@ -6,13 +6,15 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+import psycopg2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 PROBLEM_JSON = "application/problem+json"
+# The database is down, unreachable, or did not answer in time: a 503, never a 500.
+DATABASE_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError, TimeoutError)
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["type", "title", "status", "detail"],
@@ -104,7 +106,7 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_database_down(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(
-        503, "The database cannot be reached; try again shortly.", instance=request.url.path
+        503, "The database did not answer; try again shortly.", instance=request.url.path
     )
 
 
@@ -118,4 +120,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(HTTPException, _on_http)
-    app.add_exception_handler(OperationalError, _on_database_down)
+    for error in DATABASE_ERRORS:
+        app.add_exception_handler(error, _on_database_down)

@@ -6,9 +6,9 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from sqlalchemy import Connection
 
 from api.caching import cached
+from api.database import Database
 from api.params import Limit, Offset, project_filter
 from api.problems import Problem, documented
 from geo.click import DEFAULT_RADIUS_M, projects_at, radius_for_zoom
@@ -46,7 +46,7 @@ def _page_links(request: Request, limit: int, offset: int, matched: int) -> str:
     response_class=Response,
     responses={200: {"content": {GEOJSON: {}}, "description": "FeatureCollection"}},
 )
-def list_projects(
+async def list_projects(
     request: Request,
     where: Annotated[ProjectFilter, Depends(project_filter)],
     limit: Limit = 100,
@@ -58,8 +58,9 @@ def list_projects(
 ) -> Response:
     """Published projects matching the filters, as a GeoJSON FeatureCollection page."""
 
-    def produce(conn: Connection) -> str:
-        features, matched = search(conn, where, limit=limit, offset=offset, sort=sort)
+    async def produce(db: Database) -> str:
+        page = search(where, limit=limit, offset=offset, sort=sort)
+        matched, features = await db.first(page) or (0, "[]")
         returned = min(limit, max(matched - offset, 0))
         return (
             f'{{"type":"FeatureCollection","numberMatched":{matched},'
@@ -67,7 +68,7 @@ def list_projects(
             f'"features":{features}}}'
         )
 
-    return cached(request, GEOJSON, produce)
+    return await cached(request, GEOJSON, produce)
 
 
 @router.get(
@@ -75,7 +76,7 @@ def list_projects(
     response_class=Response,
     responses={200: {"content": {GEOJSON: {}}, "description": "FeatureCollection"}},
 )
-def projects_at_point(
+async def projects_at_point(
     request: Request,
     lon: Annotated[float, Query(ge=-180, le=180, description="Longitude (EPSG:4326)")],
     lat: Annotated[float, Query(ge=-90, le=90, description="Latitude (EPSG:4326)")],
@@ -93,16 +94,16 @@ def projects_at_point(
     radius = radius_m or DEFAULT_RADIUS_M
     if zoom is not None and radius_m is None:
         radius = max(DEFAULT_RADIUS_M, min(radius_for_zoom(zoom, lat), 2000.0))
-    return cached(request, GEOJSON, lambda conn: projects_at(conn, lon, lat, radius))
+    return await cached(request, GEOJSON, lambda db: db.scalar(projects_at(lon, lat, radius)))
 
 
 ProjectCode = Annotated[str, Path(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
 NOT_FOUND = documented("No published project has this code.")
 
 
-def disclosure_or_404(conn: Connection, code: str) -> str:
+async def disclosure_or_404(db: Database, code: str) -> str:
     """The project's disclosure Feature (JSON text), or a 404 problem naming ``code``."""
-    found = project_feature(conn, code)
+    found: str | None = await db.scalar(project_feature(code))
     if found is None:
         raise Problem(404, f"No published project has the code {code}.", param="code")
     return found
@@ -116,6 +117,6 @@ def disclosure_or_404(conn: Connection, code: str) -> str:
         404: NOT_FOUND,
     },
 )
-def project(request: Request, code: ProjectCode) -> Response:
+async def project(request: Request, code: ProjectCode) -> Response:
     """One project's full disclosure as a GeoJSON Feature."""
-    return cached(request, GEOJSON, lambda conn: disclosure_or_404(conn, code))
+    return await cached(request, GEOJSON, lambda db: disclosure_or_404(db, code))

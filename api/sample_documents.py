@@ -12,10 +12,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from jinja2 import Environment
-from sqlalchemy import Connection, text
 
 from api.caching import cached
+from api.database import Database
 from api.problems import Problem, documented
+from geo.sql import Query
 
 router = APIRouter(tags=["pages"])
 SVG = "image/svg+xml"
@@ -147,15 +148,13 @@ PAGE = templates.from_string(
 """
 )
 
-SAMPLE_DOCUMENT = text(
-    """
+SAMPLE_DOCUMENT = """
     SELECT doc.title, doc.published_on, p.code, p.title AS project_title
     FROM documents doc JOIN projects p ON p.id = doc.project_id
-    WHERE p.code = :code AND p.published AND p.is_sample
-      AND doc.document_type = :document_type AND doc.url = :url
-    ORDER BY doc.id LIMIT 1
-    """
-)
+    WHERE p.code = %(code)s AND p.published AND p.is_sample
+      AND doc.document_type = %(document_type)s AND doc.url = %(url)s
+    ORDER BY doc.id LIMIT 1"""
+COLUMNS = ("title", "published_on", "code", "project_title")
 
 
 def render(document_type: str, row: dict[str, Any]) -> str:
@@ -175,7 +174,7 @@ def render(document_type: str, row: dict[str, Any]) -> str:
         404: documented("No published sample project has this document."),
     },
 )
-def sample_document(
+async def sample_document(
     request: Request,
     code: Annotated[str, Path(max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")],
     document_type: Annotated[str, Path(max_length=60, pattern=r"^[A-Za-z.]+$")],
@@ -183,16 +182,16 @@ def sample_document(
     """A synthetic sample project's document: a drawing for its photo, else a labelled page."""
     url = f"/sample-documents/{code}/{document_type}"
 
-    def produce(conn: Connection) -> str:
+    async def produce(db: Database) -> str:
         params = {"code": code, "document_type": document_type, "url": url}
-        row = conn.execute(SAMPLE_DOCUMENT, params).mappings().first()
+        row = await db.first(Query(SAMPLE_DOCUMENT, params))
         if row is None:
             raise Problem(
                 404, f"No sample project {code} has a {document_type} document.", param="code"
             )
-        return render(document_type, dict(row))
+        return render(document_type, dict(zip(COLUMNS, row, strict=True)))
 
     media_type = SVG if document_type == "illustration" else HTML
-    response = cached(request, media_type, produce)
+    response = await cached(request, media_type, produce)
     response.headers["Content-Security-Policy"] = CSP
     return response

@@ -14,14 +14,16 @@ from typing import Annotated, Any
 
 import folium
 import shapely.geometry
+from anyio import to_thread
 from fastapi import APIRouter, Query, Request, Response
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
-from sqlalchemy import Connection, text
 
 from api.caching import cached
+from api.database import Database
 from api.problems import Problem, documented
 from api.projects import NOT_FOUND, ProjectCode, disclosure_or_404
+from geo import sql
 from geo.flags import AHEAD_POINTS, BEHIND_POINTS, STALE_DAYS
 from geo.vocab import CATEGORIES, PROJECT_TYPES, STATUSES
 from web import TEMPLATES_DIR
@@ -97,16 +99,16 @@ def href(url: str | None) -> str | None:
     return url if local or url.startswith(("https://", "http://")) else None
 
 
-def _district_outline(conn: Connection, code: str | None) -> dict[str, Any] | None:
+async def _district_outline(db: Database, code: str | None) -> dict[str, Any] | None:
     if not code:
         return None
-    found = conn.execute(
-        text(
+    found = await db.scalar(
+        sql.Query(
             "SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, 0.00005), 6) "
-            "FROM districts WHERE code = :code"
-        ),
-        {"code": code},
-    ).scalar()
+            "FROM districts WHERE code = %(code)s",
+            {"code": code},
+        )
+    )
     return json.loads(found) if found else None
 
 
@@ -187,7 +189,7 @@ def render_sheet(feature: dict[str, Any], lang: str, district: dict[str, Any] | 
         404: NOT_FOUND,
     },
 )
-def sheet(
+async def sheet(
     request: Request,
     code: ProjectCode,
     lang: Annotated[
@@ -198,9 +200,10 @@ def sheet(
     if lang not in LANGS:
         raise Problem(400, f"lang must be one of {', '.join(LANGS)}.", param="lang")
 
-    def produce(conn: Connection) -> str:
-        feature = json.loads(disclosure_or_404(conn, code), parse_float=Decimal)
-        outline = _district_outline(conn, feature["properties"]["district_code"])
-        return render_sheet(feature, lang, outline)
+    async def produce(db: Database) -> str:
+        feature = json.loads(await disclosure_or_404(db, code), parse_float=Decimal)
+        outline = await _district_outline(db, feature["properties"]["district_code"])
+        # folium and Jinja take milliseconds of CPU: off the event loop
+        return await to_thread.run_sync(render_sheet, feature, lang, outline)
 
-    return cached(request, HTML, produce)
+    return await cached(request, HTML, produce)

@@ -9,11 +9,12 @@ What it measures, in one run:
   the same points, and the size of every distinct such tile (mean, p99, max).
 
 Each is measured with 1 and with 16 concurrent clients (threads, one keep-alive
-``http.client`` connection each) and set beside a reference: the same SQL
-(``geo.click.projects_at``, ``geo.disclosure.search``, ``layers.render.tile``) issued straight
-to PostGIS over psycopg2 in autocommit mode, without HTTP, with the same number of threads each
-holding one connection. The reference leaves out what the endpoint adds around that SQL (pool
-checkout, the ``data_version`` read for the ETag at most once a second, FastAPI and uvicorn).
+``http.client`` connection each) and set beside a reference: the statement the endpoint runs
+(``geo.click.projects_at``, ``geo.disclosure.search``, ``layers.render.tile``), its text and
+parameters issued straight to PostGIS on a psycopg2 cursor in autocommit mode, without HTTP,
+with the same number of threads each holding one connection. The reference leaves out what the
+endpoint adds around that SQL (the connection pool, the ``data_version`` read for the ETag at
+most once a second, FastAPI and uvicorn).
 Requests carry no ``If-None-Match``, so the API always renders the body.
 
 The script starts the API itself (``uvicorn api.app:create_app --factory``) on a free loopback
@@ -33,7 +34,6 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import functools
 import http.client
 import itertools
 import math
@@ -54,13 +54,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from sqlalchemy import Connection, Engine, text
+import psycopg2
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from api.database import libpq_dsn
 from geo.click import DEFAULT_RADIUS_M, METRES_PER_DEGREE, projects_at
 from geo.db import engine_for
 from geo.disclosure import search
-from geo.filters import BBox, ProjectFilter
+from geo.filters import ProjectFilter
+from geo.sql import Query
 from layers import LAYERS
 from layers.render import tile
 
@@ -85,10 +88,10 @@ Session = Callable[[], AbstractContextManager[Call]]
 
 @dataclass(frozen=True)
 class Job:
-    """One request: its API path and the same work as a call on a database connection."""
+    """One request: its API path and the statement the endpoint runs for it."""
 
     path: str
-    reference: Callable[[Connection], str | bytes]
+    query: Query | None
 
 
 @dataclass(frozen=True)
@@ -332,16 +335,28 @@ def http_session(base_url: str) -> Iterator[Call]:
         connection.close()
 
 
+def _size(row: tuple[object, ...] | None) -> int:
+    """Bytes of text or binary in a result row (the body the endpoint would send)."""
+    return sum(len(v) for v in row or () if isinstance(v, str | bytes | memoryview))
+
+
 @contextmanager
-def sql_session(engine: Engine) -> Iterator[Call]:
-    with engine.connect() as conn:
-        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        conn.exec_driver_sql(f"SET statement_timeout = '{int(REQUEST_TIMEOUT_S)}s'")
+def sql_session(url: str) -> Iterator[Call]:
+    connection = psycopg2.connect(
+        libpq_dsn(url), options=f"-c statement_timeout={int(REQUEST_TIMEOUT_S * 1000)}"
+    )
+    connection.autocommit = True
+    cursor = connection.cursor()
+    try:
 
         def call(job: Job) -> int | None:
-            return len(job.reference(conn))
+            assert job.query is not None
+            cursor.execute(job.query.sql, job.query.params)
+            return _size(cursor.fetchone())
 
         yield call
+    finally:
+        connection.close()
 
 
 # --- the load loop ------------------------------------------------------------------------
@@ -427,16 +442,9 @@ def jittered(
 
 def click_jobs(rng: random.Random, points: Sequence[tuple[float, float]], n: int) -> list[Job]:
     return [
-        Job(
-            f"/api/projects/at?lon={lon}&lat={lat}",
-            functools.partial(projects_at, lon=lon, lat=lat, radius_m=DEFAULT_RADIUS_M),
-        )
+        Job(f"/api/projects/at?lon={lon}&lat={lat}", projects_at(lon, lat, DEFAULT_RADIUS_M))
         for lon, lat in jittered(rng, points, n)
     ]
-
-
-def search_box(conn: Connection, bbox: BBox) -> str:
-    return search(conn, ProjectFilter(bbox=bbox), limit=100, offset=0)[0]
 
 
 def bbox_jobs(rng: random.Random, points: Sequence[tuple[float, float]], n: int) -> list[Job]:
@@ -446,7 +454,7 @@ def bbox_jobs(rng: random.Random, points: Sequence[tuple[float, float]], n: int)
         maxx, maxy = offset(lon, lat, BOX_HALF_M, BOX_HALF_M)
         bbox = (minx, miny, maxx, maxy)
         path = f"/api/projects?bbox={minx},{miny},{maxx},{maxy}&limit=100"
-        jobs.append(Job(path, functools.partial(search_box, bbox=bbox)))
+        jobs.append(Job(path, search(ProjectFilter(bbox=bbox), limit=100, offset=0)))
     return jobs
 
 
@@ -458,8 +466,8 @@ def tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
 
 
 def tile_job(z: int, x: int, y: int) -> Job:
-    render = functools.partial(tile, layer=LAYERS["projects"], z=z, x=x, y=y, where=ProjectFilter())
-    return Job(f"/api/layers/projects/tiles/{z}/{x}/{y}.mvt", render)
+    query = tile(LAYERS["projects"], z, x, y, ProjectFilter())
+    return Job(f"/api/layers/projects/tiles/{z}/{x}/{y}.mvt", query)
 
 
 def tile_jobs(z: int, points: Sequence[tuple[float, float]], n: int) -> list[Job]:
@@ -479,6 +487,7 @@ def distinct_tiles(z: int, points: Sequence[tuple[float, float]]) -> list[Job]:
 @dataclass
 class Bench:
     args: argparse.Namespace
+    url: str
     engine: Engine
     server: Server | None = None
     rows: list[Row] = field(default_factory=list)
@@ -488,7 +497,7 @@ class Bench:
         return http_session(self.server.base_url)
 
     def sql(self) -> AbstractContextManager[Call]:
-        return sql_session(self.engine)
+        return sql_session(self.url)
 
     def cpu(self) -> Cpu:
         assert self.server is not None
@@ -522,7 +531,7 @@ class Bench:
 
     def http_floor(self) -> LoadResult:
         """The catalogue of layers: no database, so what HTTP, FastAPI and the client cost."""
-        jobs = [Job("/api/layers", lambda conn: b"")]
+        jobs = [Job("/api/layers", None)]
         self.load(self.http, jobs, 1, 1.0)
         return self.load(self.http, jobs, 1, FLOOR_SECONDS)
 
@@ -712,7 +721,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         tiles = {z: distinct_tiles(z, points) for z in ZOOMS}
         queries = workload(rng, points, args.max_requests)
-        bench = Bench(args, engine)
+        bench = Bench(args, url, engine)
         for clients in CONCURRENCY:
             workers = workers_for(args, clients)
             with api_server(url, workers) as bench.server:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 
-from sqlalchemy import Connection, text
-
 from geo.disclosure import FROM_PROJECTS, SUMMARY, feature
+from geo.sql import Query
 
 DEFAULT_RADIUS_M = 25.0  # a fingertip at street zoom on a phone
 FINGER_PX = 22  # half a fingertip, in CSS pixels
@@ -20,35 +19,32 @@ def radius_for_zoom(zoom: float, lat: float) -> float:
     return FINGER_PX * metres_per_pixel
 
 
-def projects_at(conn: Connection, lon: float, lat: float, radius_m: float) -> str:
-    """A GeoJSON FeatureCollection of the projects within ``radius_m`` of (lon, lat).
+PROPERTIES = f"({SUMMARY}::jsonb || jsonb_build_object('distance_m', round(hit.d::numeric, 1)))"
+AT = f"""
+    WITH here AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS pt),
+    hit AS (
+        SELECT p.id, ST_Distance(p.geom::geography, here.pt::geography) AS d
+        FROM projects p, here
+        WHERE p.published
+          AND p.geom && ST_Expand(here.pt, %(dlon)s, %(dlat)s)
+          AND ST_DWithin(p.geom::geography, here.pt::geography, %(radius)s)
+        ORDER BY d, p.id
+        LIMIT {MAX_RESULTS}
+    )
+    SELECT json_build_object(
+        'type', 'FeatureCollection',
+        'features', coalesce(json_agg({feature(PROPERTIES + "::json")} ORDER BY hit.d, hit.id),
+                             '[]'::json)
+    )::text
+    FROM hit JOIN {FROM_PROJECTS} ON p.id = hit.id"""
+
+
+def projects_at(lon: float, lat: float, radius_m: float) -> Query:
+    """A GeoJSON FeatureCollection (text) of the projects within ``radius_m`` of (lon, lat).
 
     The box test (``&&`` with ST_Expand in degrees) uses the spatial index; the exact test and
     the ordering use geodesic metres.
     """
     dlat = radius_m / METRES_PER_DEGREE
     dlon = radius_m / (METRES_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01))
-    properties = f"({SUMMARY}::jsonb || jsonb_build_object('distance_m', round(hit.d::numeric, 1)))"
-    return conn.execute(
-        text(
-            f"""
-            WITH here AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS pt),
-            hit AS (
-                SELECT p.id, ST_Distance(p.geom::geography, here.pt::geography) AS d
-                FROM projects p, here
-                WHERE p.published
-                  AND p.geom && ST_Expand(here.pt, :dlon, :dlat)
-                  AND ST_DWithin(p.geom::geography, here.pt::geography, :radius)
-                ORDER BY d, p.id
-                LIMIT {MAX_RESULTS}
-            )
-            SELECT json_build_object(
-                'type', 'FeatureCollection',
-                'features', coalesce(json_agg({feature(properties + "::json")}
-                                              ORDER BY hit.d, hit.id), '[]'::json)
-            )::text
-            FROM hit JOIN {FROM_PROJECTS} ON p.id = hit.id
-            """
-        ),
-        {"lon": lon, "lat": lat, "dlon": dlon, "dlat": dlat, "radius": radius_m},
-    ).scalar_one()
+    return Query(AT, {"lon": lon, "lat": lat, "dlon": dlon, "dlat": dlat, "radius": radius_m})

@@ -34,25 +34,6 @@ def engine_for(url: str, **kwargs: object) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5}, **kwargs)
 
 
-def reader_engine(url: str, pool_size: int) -> Engine:
-    """The API's engine for reads: one round trip per statement.
-
-    Autocommit, so a returned connection needs no ROLLBACK and holds no snapshot; no pre-ping (a
-    connection the server dropped fails one request with a 503, and the pool replaces it). The
-    pool is as large as the number of requests served at once and never overflows: connections
-    opened and closed under load would each start a backend with cold caches.
-    Writes need a transaction: ``conn.execution_options(isolation_level="READ COMMITTED")``.
-    """
-    return create_engine(
-        url,
-        isolation_level="AUTOCOMMIT",
-        pool_size=pool_size,
-        max_overflow=0,
-        pool_recycle=600,
-        connect_args={"connect_timeout": 5},
-    )
-
-
 @contextmanager
 def _server(url: str) -> Iterator[Connection]:
     """An autocommit connection to the ``postgres`` database of ``url``'s server."""

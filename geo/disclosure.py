@@ -6,10 +6,9 @@ of one project: contract, cost, progress and its history, schedule, documents, c
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
-
 from geo.filters import ProjectFilter
 from geo.flags import FLAGS_JSON
+from geo.sql import Query
 
 COORDINATE_DECIMALS = 6  # ~0.1 m
 
@@ -60,35 +59,31 @@ SORTS = {
 }
 
 
-def search(
-    conn: Connection, where: ProjectFilter, *, limit: int, offset: int, sort: str = "code"
-) -> tuple[str, int]:
-    """A page of matching projects as a GeoJSON FeatureCollection, and how many match."""
+def search(where: ProjectFilter, *, limit: int, offset: int, sort: str = "code") -> Query:
+    """One row: how many projects match, and a page of them as a JSON array of Features."""
     clause, params = where.where()
     descending = sort.startswith("-")
     order = f"{SORTS[sort.lstrip('-')]} {'DESC' if descending else 'ASC'}, p.id"
-    row = conn.execute(
-        text(
-            f"""
+    return Query(
+        f"""
             SELECT
                 (SELECT count(*) FROM projects p WHERE {clause}),
                 (SELECT coalesce(json_agg({feature(SUMMARY)} ORDER BY page.n), '[]'::json)::text
                  FROM (SELECT p.id, row_number() OVER (ORDER BY {order}) AS n
                        FROM projects p WHERE {clause}
-                       ORDER BY {order} LIMIT :limit OFFSET :offset) page
+                       ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s) page
                  JOIN projects p ON p.id = page.id JOIN agencies a ON a.code = p.agency_code)
-            """
-        ),
+            """,
         {**params, "limit": limit, "offset": offset},
-    ).one()
-    return row[1], int(row[0])
+    )
 
 
 STARTED = "coalesce(p.actual_start, p.planned_start)"
 
 
-def project_feature(conn: Connection, code: str) -> str | None:
-    """The full disclosure of one published project as a GeoJSON Feature, or None."""
+def project_feature(code: str) -> Query:
+    """The full disclosure of one published project as a GeoJSON Feature (text); no row when
+    no published project has ``code``."""
     detail = f"""
         ({SUMMARY}::jsonb || jsonb_build_object(
             'description', p.description,
@@ -120,13 +115,11 @@ def project_feature(conn: Connection, code: str) -> str | None:
                 ) ORDER BY doc.published_on, doc.id), '[]'::json)
                 FROM documents doc WHERE doc.project_id = p.id)
         ))::json"""
-    return conn.execute(
-        text(
-            f"""
+    return Query(
+        f"""
             SELECT {feature(detail)}::text
             FROM {FROM_PROJECTS} LEFT JOIN districts d ON d.code = p.district_code
-            WHERE p.code = :code AND p.published
-            """
-        ),
+            WHERE p.code = %(code)s AND p.published
+            """,
         {"code": code},
-    ).scalar()
+    )

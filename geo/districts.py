@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Connection, text
-
 from geo.filters import ProjectFilter
 from geo.flags import ACTIVE, ANY_FLAG
+from geo.sql import Query
 
 
-def totals_source(where: ProjectFilter) -> tuple[str, dict[str, Any]]:
+def totals_source(where: ProjectFilter) -> Query:
     """SQL yielding each district with its totals: code, names, geom, projects, active,
     budget, spent, flagged. The filter's bbox is ignored: a district's totals are its own."""
     clause, params = where.where(spatial=False)
@@ -26,15 +23,14 @@ def totals_source(where: ProjectFilter) -> tuple[str, dict[str, Any]]:
                    count(*) FILTER (WHERE {ANY_FLAG}) AS flagged
             FROM projects p WHERE {clause} GROUP BY p.district_code
         ) t ON t.district_code = d.code"""
-    return sql, params
+    return Query(sql, params)
 
 
-def district_totals(conn: Connection, where: ProjectFilter) -> str:
-    """The totals of every district as a JSON array, largest budget first."""
-    source, params = totals_source(where)
-    return conn.execute(
-        text(
-            f"""
+def district_totals(where: ProjectFilter) -> Query:
+    """The totals of every district as a JSON array (text), largest budget first."""
+    source = totals_source(where)
+    return Query(
+        f"""
             SELECT coalesce(json_agg(json_build_object(
                 'code', s.code, 'name_ko', s.name_ko, 'name_en', s.name_en,
                 'projects', s.projects, 'active', s.active, 'budget', s.budget,
@@ -42,8 +38,7 @@ def district_totals(conn: Connection, where: ProjectFilter) -> str:
                 'bbox', json_build_array(ST_XMin(s.geom), ST_YMin(s.geom),
                                          ST_XMax(s.geom), ST_YMax(s.geom))
             ) ORDER BY s.budget DESC, s.code), '[]'::json)::text
-            FROM ({source}) s
-            """
-        ),
-        params,
-    ).scalar_one()
+            FROM ({source.sql}) s
+            """,
+        source.params,
+    )

@@ -36,37 +36,35 @@ class ProjectFilter:
         clauses = ["p.published"]
         params: dict[str, Any] = {}
         if spatial and self.bbox:
-            clauses.append(
-                "p.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326) AND "
-                "ST_Intersects(p.geom, ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326))"
-            )
+            box = "ST_MakeEnvelope(%(minx)s, %(miny)s, %(maxx)s, %(maxy)s, 4326)"
+            clauses.append(f"p.geom && {box} AND ST_Intersects(p.geom, {box})")
             params.update(zip(("minx", "miny", "maxx", "maxy"), self.bbox, strict=True))
         if self.categories:
-            clauses.append("p.category = ANY(:categories)")
+            clauses.append("p.category = ANY(%(categories)s)")
             params["categories"] = list(self.categories)
         if self.statuses:
-            clauses.append("p.status = ANY(:statuses)")
+            clauses.append("p.status = ANY(%(statuses)s)")
             params["statuses"] = list(self.statuses)
         if self.agency:
-            clauses.append("p.agency_code = :agency")
+            clauses.append("p.agency_code = %(agency)s")
             params["agency"] = self.agency
         if self.district:
-            clauses.append("p.district_code = :district")
+            clauses.append("p.district_code = %(district)s")
             params["district"] = self.district
         if self.q:
-            clauses.append("p.search_text LIKE :q")
+            clauses.append("p.search_text LIKE %(q)s")
             params["q"] = like_pattern(self.q)
         if self.active_on:
             clauses.append(
                 "p.status <> 'cancelled' AND coalesce(p.actual_start, p.planned_start) <= "
-                ":active_on AND coalesce(p.actual_end, p.planned_end) >= :active_on"
+                "%(active_on)s AND coalesce(p.actual_end, p.planned_end) >= %(active_on)s"
             )
             params["active_on"] = self.active_on
         if self.min_budget is not None:
-            clauses.append("p.budget >= :min_budget")
+            clauses.append("p.budget >= %(min_budget)s")
             params["min_budget"] = self.min_budget
         if self.max_budget is not None:
-            clauses.append("p.budget <= :max_budget")
+            clauses.append("p.budget <= %(max_budget)s")
             params["max_budget"] = self.max_budget
         if self.flagged is not None:
             clauses.append(ANY_FLAG if self.flagged else f"NOT {ANY_FLAG}")

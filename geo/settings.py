@@ -35,9 +35,9 @@ class Settings(BaseSettings):
         default=8,
         ge=1,
         le=200,
-        description="Requests an API process works on at once, each "
-        "with its own database connection. More threads only contend for Python's lock on a "
-        "small machine; scale out with more processes instead.",
+        description="Database connections of an API process: statements it runs at once "
+        "(more requests wait their turn), and threads for pages rendered in Python. Scale out "
+        "with more processes rather than more connections per process.",
     )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

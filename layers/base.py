@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from geo.filters import ProjectFilter
+from geo.sql import Query
 
 # Given the request's filter, SQL yielding rows with ``id`` (integer), ``geom`` (EPSG:4326)
-# and the layer's properties, plus its bound parameters. It must not apply the bbox itself.
-Source = Callable[[ProjectFilter], tuple[str, dict[str, Any]]]
+# and the layer's properties. It must not apply the bbox itself.
+Source = Callable[[ProjectFilter], Query]
 
 
 @dataclass(frozen=True)

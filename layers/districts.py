@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from geo.districts import totals_source
 from geo.filters import ProjectFilter
+from geo.sql import Query
 from layers.base import Layer, LegendEntry, Style
 
 MEASURES = {
@@ -15,9 +14,9 @@ MEASURES = {
 }
 
 
-def source(where: ProjectFilter) -> tuple[str, dict[str, Any]]:
-    sql, params = totals_source(where)
-    return f"SELECT s.code::int AS id, s.* FROM ({sql}) s", params
+def source(where: ProjectFilter) -> Query:
+    totals = totals_source(where)
+    return Query(f"SELECT s.code::int AS id, s.* FROM ({totals.sql}) s", totals.params)
 
 
 DISTRICTS = Layer(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from geo.filters import ProjectFilter
 from geo.flags import ANY_FLAG
+from geo.sql import Query
 from geo.vocab import CATEGORIES, STATUSES
 from layers.base import Layer, LegendEntry, Style
 
@@ -37,12 +36,12 @@ STATUS_SYMBOLS = {
 }
 
 
-def source(where: ProjectFilter) -> tuple[str, dict[str, Any]]:
+def source(where: ProjectFilter) -> Query:
     clause, params = where.where(spatial=False)
     sql = f"""
         SELECT p.id, p.geom, p.code, p.category, p.status, {ANY_FLAG} AS flagged
         FROM projects p WHERE {clause}"""
-    return sql, params
+    return Query(sql, params)
 
 
 PROJECTS = Layer(

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, text
-
 from geo.disclosure import COORDINATE_DECIMALS
 from geo.filters import BBox, ProjectFilter
+from geo.sql import Query
 from layers.base import Layer
 
 EXTENT = 4096
@@ -47,9 +46,10 @@ def _cells(layer: Layer, box: str, grid: int, source: str, condition: str) -> st
                  floor((s.cy - ST_YMin({box})) / (ST_YMax({box}) - ST_YMin({box})) * {grid})"""
 
 
-def tile(conn: Connection, layer: Layer, z: int, x: int, y: int, where: ProjectFilter) -> bytes:
-    """The layer's features in tile z/x/y as an MVT (empty bytes when there are none)."""
-    source, params = layer.source(where)
+def tile(layer: Layer, z: int, x: int, y: int, where: ProjectFilter) -> Query:
+    """The layer's features in tile z/x/y as an MVT (bytea; NULL or empty when there are none)."""
+    base = layer.source(where)
+    source, params = base.sql, dict(base.params)
     props = ", ".join(f"s.{p}" for p in layer.properties)
     mvt_geom = f"ST_AsMVTGeom(ST_Transform({{g}}, 3857), box.e, {EXTENT}, {BUFFER}, true)"
     features = f"""
@@ -66,21 +66,19 @@ def tile(conn: Connection, layer: Layer, z: int, x: int, y: int, where: ProjectF
             SELECT NULL, {nulls}, k.count, {mvt_geom.format(g="k.centre")}
             FROM ({_cells(layer, "box.g", GRID, source, many)}) k, box"""
     sql = f"""
-        WITH box AS (SELECT ST_TileEnvelope(:z, :x, :y) AS e,
-                            ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326) AS g)
-        SELECT ST_AsMVT(t, :layer, {EXTENT}, 'geom', 'id')
+        WITH box AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e,
+                            ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4326) AS g)
+        SELECT ST_AsMVT(t, %(layer)s, {EXTENT}, 'geom', 'id')
         FROM ({features}) t WHERE t.geom IS NOT NULL"""
-    data = conn.execute(text(sql), {**params, "z": z, "x": x, "y": y, "layer": layer.id}).scalar()
-    return bytes(data) if data else b""
+    return Query(sql, {**params, "z": z, "x": x, "y": y, "layer": layer.id})
 
 
-def features(
-    conn: Connection, layer: Layer, where: ProjectFilter, bbox: BBox | None, limit: int
-) -> str:
-    """The layer's features in ``bbox`` (or everywhere) as a GeoJSON FeatureCollection."""
-    source, params = layer.source(where)
+def features(layer: Layer, where: ProjectFilter, bbox: BBox | None, limit: int) -> Query:
+    """The layer's features in ``bbox`` (or everywhere) as a GeoJSON FeatureCollection (text)."""
+    base = layer.source(where)
+    source, params = base.sql, dict(base.params)
     if bbox:
-        box_sql = "ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"
+        box_sql = "ST_MakeEnvelope(%(minx)s, %(miny)s, %(maxx)s, %(maxy)s, 4326)"
         params.update(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True))
     else:
         box_sql = "(SELECT ST_SetSRID(ST_Extent(geom)::geometry, 4326) FROM districts)"
@@ -91,7 +89,7 @@ def features(
                'geometry', {geojson.format(g="s.geom")},
                'properties', json_build_object({props})) AS f
         FROM ({source}) s, box WHERE s.geom && box.g
-        ORDER BY s.id LIMIT :limit"""
+        ORDER BY s.id LIMIT %(limit)s"""
     if layer.cluster_above:
         few, many = _clustering(layer, "box.g", source)
         prop = layer.style.property
@@ -109,20 +107,22 @@ def features(
                'features', coalesce(json_agg(r.f ORDER BY r.id), '[]'::json))::text
         FROM ({rows}) r"""
     params["limit"] = limit
-    return conn.execute(text(sql), params).scalar_one()
+    return Query(sql, params)
 
 
-def extent(conn: Connection) -> tuple[float, float, float, float]:
-    """The bounds of the city (its districts), for TileJSON and the initial map view."""
-    row = conn.execute(
-        text(
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-            "(SELECT ST_Extent(geom) AS e FROM districts) s"
-        )
-    ).one()
-    if row[0] is None:
-        return (-180.0, -85.0, 180.0, 85.0)
-    return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+EXTENT_OF_CITY = Query(
+    "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+    "(SELECT ST_Extent(geom) AS e FROM districts) s"
+)
+WORLD = (-180.0, -85.0, 180.0, 85.0)
+
+
+def bounds(row: tuple[float | None, ...] | None) -> tuple[float, float, float, float]:
+    """The city's bounds from a row of ``EXTENT_OF_CITY``; the world when it has no districts."""
+    if row is None or row[0] is None:
+        return WORLD
+    minx, miny, maxx, maxy = (float(v) for v in row if v is not None)
+    return (minx, miny, maxx, maxy)
 
 
 def tilejson(
