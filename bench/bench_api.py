@@ -34,12 +34,14 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import itertools
 import math
 import os
 import platform
 import random
+import re
 import signal
 import socket
 import statistics
@@ -186,6 +188,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--points", type=int, default=2000, help="sample points (upper bound)")
     parser.add_argument(
         "--survey-seconds", type=float, default=30.0, help="time bound of each tile-size survey"
+    )
+    parser.add_argument(
+        "--plan-seconds",
+        type=float,
+        default=5.0,
+        help="seconds per plan mode in the prepared-statement comparison (upper bound)",
     )
     parser.add_argument("--seed", type=int, default=2026, help="random seed")
     return parser.parse_args(argv)
@@ -352,6 +360,44 @@ def sql_session(url: str) -> Iterator[Call]:
         def call(job: Job) -> int | None:
             assert job.query is not None
             cursor.execute(job.query.sql, job.query.params)
+            return _size(cursor.fetchone())
+
+        yield call
+    finally:
+        connection.close()
+
+
+PARAMETER = re.compile(r"%\((\w+)\)s")
+PLAN_MODES = ("literal", "force_custom_plan", "force_generic_plan")
+
+
+def prepared(query: Query) -> tuple[str, str]:
+    """``query`` as a server-side prepared statement: its PREPARE body with $n parameters, and
+    the EXECUTE that passes the named parameters to it."""
+    names = list(dict.fromkeys(PARAMETER.findall(query.sql)))
+    body = PARAMETER.sub(lambda m: f"${names.index(m.group(1)) + 1}", query.sql)
+    return body, f"EXECUTE bench_plan({', '.join(f'%({n})s' for n in names)})"
+
+
+@contextmanager
+def plan_session(url: str, mode: str, sample: Query) -> Iterator[Call]:
+    """Like ``sql_session``, but with the statement prepared on the server under
+    ``plan_cache_mode = mode`` (``literal``: not prepared, values written into the text)."""
+    if mode == "literal":
+        with sql_session(url) as call:
+            yield call
+        return
+    body, execute = prepared(sample)
+    connection = psycopg2.connect(libpq_dsn(url))
+    connection.autocommit = True
+    cursor = connection.cursor()
+    try:
+        cursor.execute(f"SET plan_cache_mode = {mode}")
+        cursor.execute(f"PREPARE bench_plan AS {body}")
+
+        def call(job: Job) -> int | None:
+            assert job.query is not None
+            cursor.execute(execute, job.query.params)
             return _size(cursor.fetchone())
 
         yield call
@@ -529,6 +575,18 @@ class Bench:
     def survey(self, tiles: Sequence[Job]) -> LoadResult:
         return run_load(self.http, tiles, 4, self.args.survey_seconds, len(tiles))
 
+    def plans(self, jobs: Sequence[Job]) -> dict[str, LoadResult]:
+        """One client sending ``jobs`` (one statement text) under each ``PLAN_MODES`` entry."""
+        sample = jobs[0].query
+        assert sample is not None
+        results = {}
+        for mode in PLAN_MODES:
+            session = functools.partial(plan_session, self.url, mode, sample)
+            results[mode] = run_load(
+                session, jobs, 1, self.args.plan_seconds, self.args.max_requests
+            )
+        return results
+
     def http_floor(self) -> LoadResult:
         """The catalogue of layers: no database, so what HTTP, FastAPI and the client cost."""
         jobs = [Job("/api/layers", None)]
@@ -657,6 +715,28 @@ def print_sizes(surveys: dict[int, tuple[int, LoadResult]]) -> None:
     print()
 
 
+def print_plans(plans: dict[str, dict[str, LoadResult]]) -> None:
+    print(
+        "Prepared statements (reference side, 1 client): the statement with its values written "
+        "in (literal, as\nthe API sends it), or PREPAREd on the server and EXECUTEd with "
+        "plan_cache_mode forcing a custom\nor a generic plan; latency in ms"
+    )
+    header = f"{'query':<10} " + " ".join(f"{m + ' p50':>24} {'p99':>7}" for m in PLAN_MODES)
+    header += f" {'generic/literal':>16}"
+    print(header)
+    print("-" * len(header))
+    for name, results in plans.items():
+        cells = " ".join(
+            f"{r.percentile_ms(50):>24.2f} {r.percentile_ms(99):>7.2f}" for r in results.values()
+        )
+        slower = results["force_generic_plan"].percentile_ms(50) / max(
+            results["literal"].percentile_ms(50), 1e-9
+        )
+        errors = sum(r.errors for r in results.values())
+        print(f"{name:<10} {cells} {slower:>15.2f}x" + (f"  errors {errors}" if errors else ""))
+    print()
+
+
 def targets(
     rows: Sequence[Row], surveys: dict[int, tuple[int, LoadResult]]
 ) -> list[tuple[str, bool]]:
@@ -734,12 +814,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"Measurements: {clients} client(s), {workers} worker(s)", flush=True)
                 for name, jobs in queries:
                     bench.measure(name, jobs, clients)
+        print("Prepared statements and plan modes", flush=True)
+        plans = {name: bench.plans(jobs) for name, jobs in queries}
         order = [name for name, _ in queries]
         rows = sorted(bench.rows, key=lambda r: (order.index(r.name), r.clients))
         print()
         print_table(rows, floor)
         print_cpu(rows)
         print_sizes(surveys)
+        print_plans(plans)
         checks = targets(rows, surveys)
         print_targets(checks)
         print(f"Total run time {time.monotonic() - began:.0f} s")
