@@ -1,16 +1,22 @@
-"""HTTP caching keyed by the data version: ETag, Cache-Control and 304 Not Modified.
+"""Caching keyed by the data version: ETag, Cache-Control, 304 Not Modified, and slow bodies.
 
 Every write bumps ``data_version`` (a trigger), so a tag made of that version and the request
 stays valid exactly as long as the data it describes. Any number of API processes agree on it.
 Each process reads the version at most once per ``ALLIMI_VERSION_TTL`` seconds, so a request
 costs one round trip to the database, not two.
+
+The same tag keys ``BodyCache``: a response that took long to make (a city-wide view, a
+low-zoom tile, the district totals) is made once per data version and process, however many
+citizens ask for it at once, and served from memory until the data changes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import date
 
@@ -39,6 +45,59 @@ class DataVersion:
         return self._value
 
 
+class BodyCache:
+    """Response bodies that took at least ``min_seconds`` to make, least recently used first
+    out once they pass ``max_bytes``. Concurrent requests for a body being made wait for it."""
+
+    def __init__(self, max_bytes: int, min_seconds: float) -> None:
+        self.max_bytes = max_bytes
+        self.min_seconds = min_seconds
+        self._generation: object = None
+        self._bodies: OrderedDict[str, str | bytes] = OrderedDict()
+        self._size = 0
+        self._making: dict[str, asyncio.Event] = {}
+
+    def _keep(self, key: str, body: str | bytes) -> None:
+        size = len(body)
+        if size > self.max_bytes // 4:
+            return
+        while self._bodies and self._size + size > self.max_bytes:
+            self._size -= len(self._bodies.popitem(last=False)[1])
+        self._bodies[key] = body
+        self._size += size
+
+    def _hit(self, key: str) -> str | bytes | None:
+        body = self._bodies.get(key)
+        if body is not None:
+            self._bodies.move_to_end(key)
+        return body
+
+    async def body(
+        self, generation: object, key: str, make: Callable[[], Awaitable[str | bytes]]
+    ) -> str | bytes:
+        """The body for ``key``, made by ``make`` unless kept. A new ``generation`` (data
+        version and date) empties the cache: nothing made from older data can be served."""
+        if generation != self._generation:
+            self._generation = generation
+            self._bodies.clear()
+            self._size = 0
+        if (kept := self._hit(key)) is not None:
+            return kept
+        if (making := self._making.get(key)) is not None:
+            await making.wait()
+            kept = self._hit(key)
+            return kept if kept is not None else await make()
+        self._making[key] = asyncio.Event()
+        try:
+            began = time.perf_counter()
+            body = await make()
+            if self.max_bytes and time.perf_counter() - began >= self.min_seconds:
+                self._keep(key, body)
+            return body
+        finally:
+            self._making.pop(key).set()
+
+
 def etag(version: int, request: Request) -> str:
     """The data version, today's date (days elapsed and remaining change daily) and the URL."""
     query = b"&".join(sorted(request.scope["query_string"].split(b"&")))
@@ -65,11 +124,13 @@ async def cached(
     With ``empty_status`` an empty body answers that status (204 for an empty tile).
     """
     db = database(request)
-    tag = etag(await request.app.state.data_version.get(db), request)
+    version = await request.app.state.data_version.get(db)
+    tag = etag(version, request)
     headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}
     if _matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers=headers)
-    body = await produce(db)
+    bodies: BodyCache = request.app.state.bodies
+    body = await bodies.body((version, date.today()), tag, lambda: produce(db))
     if not body and empty_status:
         return Response(status_code=empty_status, headers=headers)
     return Response(body, media_type=media_type, headers=headers)

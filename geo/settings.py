@@ -48,6 +48,17 @@ class Settings(BaseSettings):
         description="Seconds an API process reuses the data version it read "
         "for ETags: a write shows in ETags within this time.",
     )
+    cache_mb: int = Field(
+        default=64,
+        ge=0,
+        description="Memory an API process gives to responses that were slow to make (city-wide "
+        "clusters, low-zoom tiles, district totals), kept until the data changes; 0 turns it off.",
+    )
+    cache_min_ms: float = Field(
+        default=20.0,
+        ge=0,
+        description="A response is kept only when making it took at least this long.",
+    )
     basemap_url: str | None = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     basemap_attribution: str = "&copy; OpenStreetMap contributors"
 

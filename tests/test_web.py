@@ -190,3 +190,28 @@ def test_near_me_lists_what_is_around_the_citizen(browser, site) -> None:
     page.locator(".project-item").first.wait_for()
     assert ROAD.title in page.locator(".project-list").inner_text()
     context.close()
+
+
+def test_small_pans_reuse_the_projects_already_fetched(browser, site) -> None:
+    page = open_page(browser, site, "lat=37.55000&lon=126.99000&z=12")
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/projects/features" in r.url else None)
+    box = page.locator("#map").bounding_box()
+    assert box
+    # a row clear of the zoom buttons (top left) and the legend (bottom left)
+    right, left, y = box["x"] + box["width"] - 20, box["x"] + 20, box["y"] + box["height"] * 0.3
+
+    def drag(start: float, end: float) -> None:
+        before = page.url
+        page.mouse.move(start, y)
+        page.mouse.down()
+        page.mouse.move(end, y, steps=8)
+        page.mouse.up()
+        page.wait_for_url(lambda url: url != before)  # the map has settled (moveend)
+        page.wait_for_timeout(300)
+
+    drag(right - 8, right)  # well inside the 256 px tiles already covered
+    assert asked == []
+    drag(left, right)  # a new stretch of the city comes into view
+    assert len(asked) == 1
+    assert "bbox=" in asked[0]

@@ -37,11 +37,25 @@ export function createMap(config, layers, onClick) {
   return map;
 }
 
-export function bboxParam() {
-  const b = map.getBounds();
+function bboxOf(b) {
   const clamp = (v, lo, hi) => Math.min(Math.max(v, lo), hi).toFixed(5);
   return [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -90, 90),
     clamp(b.getEast(), -180, 180), clamp(b.getNorth(), -90, 90)].join(",");
+}
+
+export function bboxParam() {
+  return bboxOf(map.getBounds());
+}
+
+// The view widened to whole 256 px tiles of its zoom level. Nearby views and small pans then
+// ask the same question: the answer is fetched once, the server can serve it from what it
+// keeps, and clusters stay where they are.
+function tileAlignedBbox() {
+  const z = Math.floor(map.getZoom());
+  const b = map.getBounds();
+  const nw = map.project(b.getNorthWest(), z).divideBy(256).floor().multiplyBy(256);
+  const se = map.project(b.getSouthEast(), z).divideBy(256).ceil().multiplyBy(256);
+  return bboxOf(L.latLngBounds(map.unproject(nw, z), map.unproject(se, z)));
 }
 
 function layerEntry(id) {
@@ -152,14 +166,20 @@ function clusterMarker(feature) {
   return marker;
 }
 
+let projectsUrl = ""; // what is shown, or on its way
+
 export async function refreshProjects() {
-  const params = filterParams({ bbox: bboxParam() });
+  const url = `/api/layers/projects/features?${filterParams({ bbox: tileAlignedBbox() })}`;
+  if (url === projectsUrl) return;
+  projectsUrl = url;
   try {
-    const data = await getJson(`/api/layers/projects/features?${params}`, "projects");
+    const data = await getJson(url, "projects");
     projectLayer.clearLayers();
     for (const feature of data.features) projectLayer.addLayer(drawFeature(feature));
   } catch (error) {
-    if (!isAbort(error)) console.error(error);
+    if (isAbort(error)) return;
+    if (projectsUrl === url) projectsUrl = "";
+    console.error(error);
   }
 }
 
