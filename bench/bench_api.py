@@ -263,7 +263,8 @@ def api_server(database_url: str, workers: int) -> Iterator[Server]:
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
-    env = {**os.environ, "DATABASE_URL": database_url}
+    # Without the kept bodies: every request is made from the database, as the reference is.
+    env = {**os.environ, "DATABASE_URL": database_url, "ALLIMI_CACHE_MB": "0"}
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     try:
         base_url = f"http://127.0.0.1:{port}"
