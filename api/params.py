@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from contextlib import suppress
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
@@ -15,6 +17,17 @@ from geo.vocab import CATEGORIES, STATUSES
 
 MAX_LIMIT = 1000
 TEXT = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_date(value: str | None, name: str) -> date | None:
+    """A calendar date written ``YYYY-MM-DD``; nothing else (not a number of seconds)."""
+    if value is None:
+        return None
+    if ISO_DATE.fullmatch(value):
+        with suppress(ValueError):  # 2026-02-30
+            return date.fromisoformat(value)
+    raise Problem(400, f"{name} must be a date written YYYY-MM-DD, got {value!r}.", param=name)
 
 
 def parse_bbox(value: str | None, name: str = "bbox") -> BBox | None:
@@ -83,7 +96,13 @@ async def project_filter(
             max_length=200, pattern=TEXT, description="Text in name, code, contractor or address"
         ),
     ] = None,
-    active_on: Annotated[date | None, Query(description="Under way on this date")] = None,
+    active_on: Annotated[
+        str | None,
+        Query(
+            description="Under way on this date (YYYY-MM-DD)",
+            json_schema_extra={"format": "date"},
+        ),
+    ] = None,
     min_budget: Annotated[Decimal | None, Query(ge=0, le=10**16)] = None,
     max_budget: Annotated[Decimal | None, Query(ge=0, le=10**16)] = None,
     flagged: Annotated[bool | None, Query(description="Only (or no) flagged projects")] = None,
@@ -97,7 +116,7 @@ async def project_filter(
         agency=agency or None,
         district=district or None,
         q=q.strip() or None if q else None,
-        active_on=active_on,
+        active_on=parse_date(active_on, "active_on"),
         min_budget=min_budget,
         max_budget=max_budget,
         flagged=flagged,

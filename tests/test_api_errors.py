@@ -20,6 +20,8 @@ import pytest
         ("/api/projects?category=spaceport", "category"),
         ("/api/projects?status=done", "status"),
         ("/api/projects?active_on=tomorrow", "active_on"),
+        ("/api/projects?active_on=0", "active_on"),
+        ("/api/projects?active_on=2026-02-30", "active_on"),
         ("/api/projects?min_budget=lots", "min_budget"),
         ("/api/projects?min_budget=10&max_budget=5", "min_budget"),
         ("/api/projects?sort=price", "sort"),
