@@ -67,6 +67,8 @@ def _discard(conn: Connection) -> None:
 
 
 class Database:
+    """At most ``size`` connections to ``dsn``, opened on demand and reused while healthy."""
+
     def __init__(self, dsn: str, size: int) -> None:
         self._dsn = dsn
         self._idle: list[Connection] = []
@@ -125,5 +127,6 @@ class Database:
 
 
 def database(request: Request) -> Database:
+    """The pool of the app serving ``request`` (made in its lifespan)."""
     db: Database = request.app.state.database
     return db
