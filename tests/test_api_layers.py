@@ -9,7 +9,6 @@ import mapbox_vector_tile
 from sqlalchemy import text
 
 from geo.filters import ProjectFilter
-from geo.sql import scalar
 from layers import PROJECTS
 from layers.render import tile as tile_query
 from tests.city import HIDDEN, LIBRARY, PUBLISHED, ROAD, VALVE
@@ -72,7 +71,8 @@ def test_dense_tiles_become_clusters_that_count_every_project(engine) -> None:
     dense = dataclasses.replace(PROJECTS, cluster_above=2)
     z, x, y = tile_of(127.01, 37.51, 11)
     with engine.connect() as conn:
-        data = scalar(conn, tile_query(dense, z, x, y, ProjectFilter()))
+        query = tile_query(dense, z, x, y, ProjectFilter())
+        data = conn.exec_driver_sql(query.sql, query.params).scalar()
         in_tile = conn.execute(
             text(
                 "SELECT count(*) FROM projects WHERE published AND "
