@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import date
 from typing import Annotated
@@ -83,10 +82,12 @@ def serve(url: str, host: str, port: int) -> None:
     other machines, behind a load balancer: they share nothing but the database."""
     import uvicorn
 
-    os.environ["DATABASE_URL"] = url  # the server processes use the database we prepared
-    get_settings.cache_clear()
+    from api.app import create_app
+    from api.server import uvicorn_config
+
+    settings = get_settings().model_copy(update={"database_url": url})
     _say(f"Allimi is serving at http://{host}:{port}")
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
+    uvicorn.Server(uvicorn_config(create_app(settings), settings, host, port)).run()
 
 
 @app.command()

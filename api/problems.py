@@ -45,13 +45,20 @@ class Problem(Exception):
     """An error with the parameter it concerns and the reason, for the client to show."""
 
     def __init__(
-        self, status: int, detail: str, *, param: str | None = None, title: str | None = None
+        self,
+        status: int,
+        detail: str,
+        *,
+        param: str | None = None,
+        title: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.param = param
         self.title = title or HTTPStatus(status).phrase
+        self.headers = headers
 
 
 def problem_response(
@@ -84,7 +91,12 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
     errors = [{"parameter": exc.param, "reason": exc.detail}] if exc.param else None
     return problem_response(
-        exc.status, exc.detail, title=exc.title, instance=request.url.path, errors=errors
+        exc.status,
+        exc.detail,
+        title=exc.title,
+        instance=request.url.path,
+        headers=exc.headers,
+        errors=errors,
     )
 
 

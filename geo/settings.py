@@ -59,6 +59,16 @@ class Settings(BaseSettings):
         ge=0,
         description="A response is kept only when making it took at least this long.",
     )
+    public_url: str | None = Field(
+        default=None,
+        description="The portal's public base URL (https://allimi.example.org): links in "
+        "responses start with it; unset, they are relative. Never taken from the request's Host.",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed; empty: none are.",
+    )
     basemap_url: str | None = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     basemap_attribution: str = "&copy; OpenStreetMap contributors"
 

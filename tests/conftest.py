@@ -15,6 +15,7 @@ import uvicorn
 from sqlalchemy import Engine
 
 from api.app import create_app
+from api.server import uvicorn_config
 from geo import migrate
 from geo.db import drop_database, engine_for, prepare
 from geo.settings import Settings
@@ -74,7 +75,7 @@ class Server:
 def serve(settings: Settings) -> Iterator[Server]:
     """Run the app under uvicorn in a thread on a free port; real HTTP, real database."""
     port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn_config(create_app(settings), settings, "127.0.0.1", port, "warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
