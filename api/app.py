@@ -6,13 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api import (
     config,
     districts,
     health,
     layers,
+    openapi,
     pages,
     problems,
     projects,
@@ -21,8 +22,17 @@ from api import (
 )
 from api.caching import BodyCache, DataVersion
 from api.database import Database, libpq_dsn
+from api.head import HeadAsGet
+from api.params import strict_query
 from geo.db import database_url
 from geo.settings import Settings, get_settings
+
+# The documented routes, by router: each takes only the query parameters it declares. The map
+# page (``pages``) also reads the view's state from its URL, so it takes any.
+ROUTERS = tuple(
+    module.router
+    for module in (health, config, projects, layers, districts, sheet, sample_documents)
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -45,8 +55,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     problems.install(app)
-    for module in (health, config, projects, layers, districts, sheet, sample_documents):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router, dependencies=[Depends(strict_query)])
     app.include_router(pages.router)
     pages.mount_static(app)
+    openapi.install(app)
+    app.state.query_names = {}  # route -> the query parameters it takes, worked out once
+    app.add_middleware(HeadAsGet)
     return app

@@ -105,11 +105,8 @@ def etag(version: int, request: Request) -> str:
     return f'"{hashlib.blake2b(key, digest_size=12).hexdigest()}"'
 
 
-def _matches(header: str | None, tag: str) -> bool:
-    if not header:
-        return False
-    candidates = {t.strip().removeprefix("W/") for t in header.split(",")}
-    return tag in candidates or "*" in candidates
+def _candidates(header: str | None) -> set[str]:
+    return {t.strip().removeprefix("W/") for t in header.split(",")} if header else set()
 
 
 async def cached(
@@ -121,16 +118,21 @@ async def cached(
 ) -> Response:
     """Answer 304 when the client's copy is current, else the body ``produce`` reads.
 
-    With ``empty_status`` an empty body answers that status (204 for an empty tile).
+    With ``empty_status`` an empty body answers that status (204 for an empty tile). A tag is
+    only ever sent with a 2xx answer, so a matching one stands for a 2xx; ``*`` matches only
+    once ``produce`` has found the resource (it raises a problem when there is none).
     """
     db = database(request)
     version = await request.app.state.data_version.get(db)
     tag = etag(version, request)
     headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}
-    if _matches(request.headers.get("if-none-match"), tag):
+    wanted = _candidates(request.headers.get("if-none-match"))
+    if tag in wanted:
         return Response(status_code=304, headers=headers)
     bodies: BodyCache = request.app.state.bodies
     body = await bodies.body((version, date.today()), tag, lambda: produce(db))
+    if "*" in wanted:
+        return Response(status_code=304, headers=headers)
     if not body and empty_status:
         return Response(status_code=empty_status, headers=headers)
     return Response(body, media_type=media_type, headers=headers)

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from api.caching import cached
 from api.database import Database, database
+from api.links import href
 from api.params import project_filter
 from api.problems import Problem
 from geo.filters import ProjectFilter
@@ -18,9 +19,16 @@ from layers.render import EXTENT_OF_CITY, bounds, features, tile, tilejson
 router = APIRouter(prefix="/api/layers", tags=["layers"])
 MVT = "application/vnd.mapbox-vector-tile"
 FEATURE_LIMIT = 5000
+LayerId = Annotated[
+    str, Path(description="A layer of the catalogue", json_schema_extra={"enum": list(LAYERS)})
+]
 
 
-def _layer(layer_id: str) -> Layer:
+def tiles_url(request: Request, layer: Layer) -> str:
+    return href(request, f"/api/layers/{layer.id}/tiles/") + "{z}/{x}/{y}.mvt"
+
+
+def _layer(layer_id: LayerId) -> Layer:
     try:
         return LAYERS[layer_id]
     except KeyError:
@@ -29,11 +37,7 @@ def _layer(layer_id: str) -> Layer:
         ) from None
 
 
-def _base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
-def _entry(layer: Layer, base: str) -> dict[str, Any]:
+def _entry(layer: Layer, request: Request) -> dict[str, Any]:
     return {
         "id": layer.id,
         "title": {"ko": layer.title_ko, "en": layer.title_en},
@@ -51,9 +55,9 @@ def _entry(layer: Layer, base: str) -> dict[str, Any]:
         },
         "clustered_above": layer.cluster_above,
         "links": {
-            "tiles": f"{base}/api/layers/{layer.id}/tiles/{{z}}/{{x}}/{{y}}.mvt",
-            "tilejson": f"{base}/api/layers/{layer.id}/tilejson.json",
-            "features": f"{base}/api/layers/{layer.id}/features",
+            "tiles": tiles_url(request, layer),
+            "tilejson": href(request, f"/api/layers/{layer.id}/tilejson.json"),
+            "features": href(request, f"/api/layers/{layer.id}/features"),
         },
     }
 
@@ -61,16 +65,15 @@ def _entry(layer: Layer, base: str) -> dict[str, Any]:
 @router.get("")
 async def catalogue(request: Request) -> JSONResponse:
     """Every published layer: title, geometry, legend, zoom range and URL templates."""
-    base = _base_url(request)
-    return JSONResponse({"layers": [_entry(layer, base) for layer in LAYERS.values()]})
+    return JSONResponse({"layers": [_entry(layer, request) for layer in LAYERS.values()]})
 
 
 @router.get("/{layer_id}/tilejson.json")
-async def layer_tilejson(request: Request, layer_id: str) -> JSONResponse:
+async def layer_tilejson(request: Request, layer_id: LayerId) -> JSONResponse:
     """TileJSON 3.0 for one layer."""
     layer = _layer(layer_id)
     city = bounds(await database(request).first(EXTENT_OF_CITY))
-    return JSONResponse(tilejson(layer, _base_url(request), city))
+    return JSONResponse(tilejson(layer, tiles_url(request, layer), city))
 
 
 @router.get(
@@ -80,17 +83,21 @@ async def layer_tilejson(request: Request, layer_id: str) -> JSONResponse:
 )
 async def layer_tile(
     request: Request,
-    layer_id: str,
+    layer_id: LayerId,
     z: Annotated[int, Path(ge=0, le=24)],
-    x: Annotated[int, Path(ge=0)],
-    y: Annotated[int, Path(ge=0)],
+    x: Annotated[int, Path(ge=0, lt=2**24, description="Column, below 2^z (else 404)")],
+    y: Annotated[int, Path(ge=0, lt=2**24, description="Row, below 2^z (else 404)")],
     where: Annotated[ProjectFilter, Depends(project_filter)],
 ) -> Response:
     """One Mapbox Vector Tile of the layer (made by PostGIS ST_AsMVT); 204 when empty."""
     layer = _layer(layer_id)
     for name, value in (("x", x), ("y", y)):
         if value >= 2**z:
-            raise Problem(400, f"{name} must be below 2^z = {2**z} at zoom {z}.", param=name)
+            raise Problem(
+                404,
+                f"There is no tile {name}={value} at zoom {z}: {name} < 2^z = {2**z}.",
+                param=name,
+            )
     if not layer.minzoom <= z <= layer.maxzoom:
         raise Problem(
             404,
@@ -112,7 +119,7 @@ async def layer_tile(
 )
 async def layer_features(
     request: Request,
-    layer_id: str,
+    layer_id: LayerId,
     where: Annotated[ProjectFilter, Depends(project_filter)],
     limit: Annotated[int, Query(ge=1, le=FEATURE_LIMIT)] = FEATURE_LIMIT,
 ) -> Response:

@@ -2,43 +2,85 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.caching import cached
 from api.database import Database
+from api.links import this_page
 from api.params import Limit, Offset, project_filter
 from api.problems import Problem, documented
 from geo.click import DEFAULT_RADIUS_M, projects_at, radius_for_zoom
-from geo.disclosure import SORTS, project_feature, search
-from geo.filters import ProjectFilter
+from geo.disclosure import SORTS, After, project_feature, search
+from geo.filters import MAX_BUDGET, ProjectFilter
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
 GEOJSON = "application/geo+json"
 SORT_VALUES = "|".join(f"-?{s}" for s in SORTS)
 
 
-def _page_links(request: Request, limit: int, offset: int, matched: int) -> str:
-    links = [{"rel": "self", "href": str(request.url)}]
-    if offset + limit < matched:
+def encode_cursor(sort: str, last: str) -> str:
+    """The ``cursor`` of the page after the row whose ``[key, id]`` is ``last`` (JSON)."""
+    key, row_id = json.loads(last)
+    text = json.dumps([sort, key, row_id], separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _canonical(key: object, kind: str) -> str:
+    """The sort key written as PostgreSQL reads it back as ``kind``; ValueError if it is not."""
+    if not isinstance(key, str) or "\x00" in key:
+        raise ValueError
+    if kind == "numeric":
+        number = Decimal(key)
+        if not number.is_finite() or abs(number) > MAX_BUDGET or number.adjusted() < -20:
+            raise ValueError
+        return str(number)
+    if kind == "date":
+        return date.fromisoformat(key).isoformat()
+    if kind == "timestamptz":
+        moment = datetime.fromisoformat(key)
+        if moment.tzinfo is None:
+            raise ValueError
+        return moment.isoformat()
+    return key
+
+
+def decode_cursor(cursor: str, sort: str) -> After:
+    """The keyset position a ``next`` link's cursor names. One that is not ours names no page:
+    404, as for any other address the API never gave out."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        given, key, row_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        if given != sort:
+            raise Problem(
+                404, f"cursor was made for sort={given}, not sort={sort}.", param="cursor"
+            )
+        if not isinstance(row_id, int) or isinstance(row_id, bool) or not 0 < row_id < 2**63:
+            raise ValueError
+        return After(_canonical(key, SORTS[sort.lstrip("-")][1]), row_id)
+    except (ValueError, TypeError, UnicodeError, ArithmeticError, binascii.Error):
+        raise Problem(
+            404, "cursor is not one this API made: follow the next link as given.", param="cursor"
+        ) from None
+
+
+def _page_links(
+    request: Request, limit: int, offset: int, cursor: str | None
+) -> list[dict[str, str]]:
+    links = [{"rel": "self", "href": this_page(request)}]
+    if cursor:
+        links.append({"rel": "next", "href": this_page(request, offset=None, cursor=cursor)})
+    if offset > 0 and "cursor" not in request.query_params:
         links.append(
-            {
-                "rel": "next",
-                "href": str(request.url.include_query_params(offset=offset + limit, limit=limit)),
-            }
+            {"rel": "prev", "href": this_page(request, offset=max(offset - limit, 0) or None)}
         )
-    if offset > 0:
-        links.append(
-            {
-                "rel": "prev",
-                "href": str(
-                    request.url.include_query_params(offset=max(offset - limit, 0), limit=limit)
-                ),
-            }
-        )
-    return json.dumps(links)
+    return links
 
 
 @router.get(
@@ -55,16 +97,31 @@ async def list_projects(
         str,
         Query(pattern=f"^({SORT_VALUES})$", description="Sort key; a leading '-' sorts descending"),
     ] = "code",
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=1000,
+            pattern=r"^[A-Za-z0-9_-]+$",
+            description="Where a page starts, as the next link of the page before gives it "
+            "(one the API did not make answers 404)",
+        ),
+    ] = None,
 ) -> Response:
-    """Published projects matching the filters, as a GeoJSON FeatureCollection page."""
+    """Published projects matching the filters, as a GeoJSON FeatureCollection page.
+
+    Follow the ``next`` link to walk every match: it carries a ``cursor`` (keyset paging), so
+    late pages cost no more than the first.
+    """
+    after = decode_cursor(cursor, sort) if cursor is not None else None
 
     async def produce(db: Database) -> str:
-        page = search(where, limit=limit, offset=offset, sort=sort)
-        matched, features = await db.first(page) or (0, "[]")
-        returned = min(limit, max(matched - offset, 0))
+        page = search(where, limit=limit, offset=offset, sort=sort, after=after)
+        matched, features, returned, more, last = await db.first(page) or (0, "[]", 0, False, None)
+        next_cursor = encode_cursor(sort, last) if more else None
+        links = _page_links(request, limit, offset, next_cursor)
         return (
             f'{{"type":"FeatureCollection","numberMatched":{matched},'
-            f'"numberReturned":{returned},"links":{_page_links(request, limit, offset, matched)},'
+            f'"numberReturned":{returned},"links":{json.dumps(links)},'
             f'"features":{features}}}'
         )
 

@@ -10,6 +10,27 @@ from typing import Any
 from geo.flags import ANY_FLAG
 
 BBox = tuple[float, float, float, float]
+MAX_BUDGET = 10**16  # budgets are numeric(18, 2)
+
+
+def envelopes(bbox: BBox) -> list[BBox]:
+    """The box as one or two envelopes: a west edge east of the east edge crosses the
+    antimeridian (as in OGC API Features), and is split there."""
+    west, south, east, north = bbox
+    if west <= east:
+        return [bbox]
+    return [(west, south, 180.0, north), (-180.0, south, east, north)]
+
+
+def envelope_sql(bbox: BBox, prefix: str = "box") -> tuple[list[str], dict[str, float]]:
+    """``ST_MakeEnvelope`` expressions for each envelope of ``bbox``, and their parameters."""
+    sql: list[str] = []
+    params: dict[str, float] = {}
+    for i, box in enumerate(envelopes(bbox)):
+        names = [f"{prefix}{i}_{edge}" for edge in ("w", "s", "e", "n")]
+        sql.append("ST_MakeEnvelope({}, 4326)".format(", ".join(f"%({n})s" for n in names)))
+        params.update(zip(names, box, strict=True))
+    return sql, params
 
 
 def like_pattern(text: str) -> str:
@@ -36,9 +57,10 @@ class ProjectFilter:
         clauses = ["p.published"]
         params: dict[str, Any] = {}
         if spatial and self.bbox:
-            box = "ST_MakeEnvelope(%(minx)s, %(miny)s, %(maxx)s, %(maxy)s, 4326)"
-            clauses.append(f"p.geom && {box} AND ST_Intersects(p.geom, {box})")
-            params.update(zip(("minx", "miny", "maxx", "maxy"), self.bbox, strict=True))
+            boxes, box_params = envelope_sql(self.bbox)
+            hits = [f"(p.geom && {box} AND ST_Intersects(p.geom, {box}))" for box in boxes]
+            clauses.append(f"({' OR '.join(hits)})")
+            params.update(box_params)
         if self.categories:
             clauses.append("p.category = ANY(%(categories)s)")
             params["categories"] = list(self.categories)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from geo.disclosure import COORDINATE_DECIMALS
-from geo.filters import BBox, ProjectFilter
+from geo.filters import BBox, ProjectFilter, envelope_sql
 from geo.sql import Query
 from layers.base import Layer
 
@@ -21,18 +21,23 @@ GRID = 64  # cluster cells per tile side (64 px cells on a 256 px tile at 4x)
 VIEW_GRID = 14  # cluster cells across a requested view (about 60 px each on a laptop)
 
 
-def _clustering(layer: Layer, box: str, source: str) -> tuple[str, str]:
-    """Conditions choosing the features branch or the clusters branch of a query."""
+def _clustering(layer: Layer, hit: str, source: str) -> tuple[str, str]:
+    """Conditions choosing the features branch or the clusters branch of a query; ``hit``
+    tests a feature ``{g}`` against the box."""
     count = (
-        f"(SELECT count(*) FROM (SELECT 1 FROM ({source}) c, box WHERE c.geom && {box} "
+        f"(SELECT count(*) FROM (SELECT 1 FROM ({source}) c, box WHERE {hit.format(g='c.geom')} "
         f"LIMIT {layer.cluster_above} + 1) n)"
     )
     return f"{count} <= {layer.cluster_above}", f"{count} > {layer.cluster_above}"
 
 
-def _cells(layer: Layer, box: str, grid: int, source: str, condition: str) -> str:
-    """Grid clusters of the features in ``box``: cell centroid (lon, lat), count, style value."""
+def _cells(layer: Layer, hit: str, grid: int, source: str, condition: str) -> str:
+    """Grid clusters of the features in the box: cell centroid (lon, lat), count, style value.
+    A box with no width or height (a line, a point) is one cell across that way."""
     prop = layer.style.property
+    cell = (
+        "floor((s.c{a} - ST_{A}Min(box.g)) / nullif(ST_{A}Max(box.g) - ST_{A}Min(box.g), 0) * {n})"
+    )
     return f"""
         SELECT min(s.id) AS id, count(*) AS count,
                mode() WITHIN GROUP (ORDER BY s.{prop}) AS {prop},
@@ -40,10 +45,9 @@ def _cells(layer: Layer, box: str, grid: int, source: str, condition: str) -> st
         FROM (SELECT c.id, c.{prop},
                      (ST_XMin(c.geom) + ST_XMax(c.geom)) / 2 AS cx,
                      (ST_YMin(c.geom) + ST_YMax(c.geom)) / 2 AS cy
-              FROM ({source}) c, box WHERE c.geom && {box}) s, box
+              FROM ({source}) c, box WHERE {hit.format(g="c.geom")}) s, box
         WHERE {condition}
-        GROUP BY floor((s.cx - ST_XMin({box})) / (ST_XMax({box}) - ST_XMin({box})) * {grid}),
-                 floor((s.cy - ST_YMin({box})) / (ST_YMax({box}) - ST_YMin({box})) * {grid})"""
+        GROUP BY {cell.format(a="x", A="X", n=grid)}, {cell.format(a="y", A="Y", n=grid)}"""
 
 
 def tile(layer: Layer, z: int, x: int, y: int, where: ProjectFilter) -> Query:
@@ -56,7 +60,7 @@ def tile(layer: Layer, z: int, x: int, y: int, where: ProjectFilter) -> Query:
         SELECT s.id, {props}, NULL::bigint AS count, {mvt_geom.format(g="s.geom")} AS geom
         FROM ({source}) s, box WHERE s.geom && box.g"""
     if layer.cluster_above:
-        few, many = _clustering(layer, "box.g", source)
+        few, many = _clustering(layer, "{g} && box.g", source)
         nulls = ", ".join(
             f"k.{p}" if p == layer.style.property else f"NULL AS {p}" for p in layer.properties
         )
@@ -64,7 +68,7 @@ def tile(layer: Layer, z: int, x: int, y: int, where: ProjectFilter) -> Query:
             {features} AND {few}
             UNION ALL
             SELECT NULL, {nulls}, k.count, {mvt_geom.format(g="k.centre")}
-            FROM ({_cells(layer, "box.g", GRID, source, many)}) k, box"""
+            FROM ({_cells(layer, "{g} && box.g", GRID, source, many)}) k, box"""
     sql = f"""
         WITH box AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e,
                             ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4326) AS g)
@@ -77,21 +81,25 @@ def features(layer: Layer, where: ProjectFilter, bbox: BBox | None, limit: int) 
     """The layer's features in ``bbox`` (or everywhere) as a GeoJSON FeatureCollection (text)."""
     base = layer.source(where)
     source, params = base.sql, dict(base.params)
+    # One envelope, or two across the antimeridian: ``g`` covers them, ``hit`` tests each.
+    boxes = ["(SELECT ST_SetSRID(ST_Extent(geom)::geometry, 4326) FROM districts)"]
     if bbox:
-        box_sql = "ST_MakeEnvelope(%(minx)s, %(miny)s, %(maxx)s, %(maxy)s, 4326)"
-        params.update(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True))
-    else:
-        box_sql = "(SELECT ST_SetSRID(ST_Extent(geom)::geometry, 4326) FROM districts)"
+        boxes, box_params = envelope_sql(bbox)
+        params.update(box_params)
+    columns = ", ".join(f"{box} AS e{i}" for i, box in enumerate(boxes))
+    box_sql = f"SELECT {columns}, ST_Collect(ARRAY[{', '.join(boxes)}]) AS g"
+    hit = " OR ".join(f"{{g}} && box.e{i}" for i in range(len(boxes)))
+    hit = f"({hit})" if len(boxes) > 1 else hit
     props = ", ".join(f"'{p}', s.{p}" for p in layer.properties)
     geojson = f"ST_AsGeoJSON({{g}}, {COORDINATE_DECIMALS})::json"
     rows = f"""
         SELECT s.id, json_build_object('type', 'Feature', 'id', s.id,
                'geometry', {geojson.format(g="s.geom")},
                'properties', json_build_object({props})) AS f
-        FROM ({source}) s, box WHERE s.geom && box.g
+        FROM ({source}) s, box WHERE {hit.format(g="s.geom")}
         ORDER BY s.id LIMIT %(limit)s"""
     if layer.cluster_above:
-        few, many = _clustering(layer, "box.g", source)
+        few, many = _clustering(layer, hit, source)
         prop = layer.style.property
         rows = f"""
             SELECT * FROM ({rows}) r WHERE {few}
@@ -100,9 +108,9 @@ def features(layer: Layer, where: ProjectFilter, bbox: BBox | None, limit: int) 
                    'geometry', {geojson.format(g="k.centre")},
                    'properties', json_build_object('cluster', true, 'count', k.count,
                                                    '{prop}', k.{prop}))
-            FROM ({_cells(layer, "box.g", VIEW_GRID, source, many)}) k"""
+            FROM ({_cells(layer, hit, VIEW_GRID, source, many)}) k"""
     sql = f"""
-        WITH box AS (SELECT {box_sql} AS g)
+        WITH box AS ({box_sql})
         SELECT json_build_object('type', 'FeatureCollection',
                'features', coalesce(json_agg(r.f ORDER BY r.id), '[]'::json))::text
         FROM ({rows}) r"""
@@ -125,9 +133,7 @@ def bounds(row: tuple[float | None, ...] | None) -> tuple[float, float, float, f
     return (minx, miny, maxx, maxy)
 
 
-def tilejson(
-    layer: Layer, base_url: str, bounds: tuple[float, float, float, float]
-) -> dict[str, Any]:
+def tilejson(layer: Layer, tiles: str, bounds: tuple[float, float, float, float]) -> dict[str, Any]:
     centre = [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, 11]
     fields = dict(layer.properties)
     if layer.cluster_above:
@@ -136,7 +142,7 @@ def tilejson(
         "tilejson": "3.0.0",
         "name": layer.title_en,
         "description": f"{layer.title_ko} / {layer.title_en}",
-        "tiles": [f"{base_url}/api/layers/{layer.id}/tiles/{{z}}/{{x}}/{{y}}.mvt"],
+        "tiles": [tiles],
         "minzoom": layer.minzoom,
         "maxzoom": layer.maxzoom,
         "bounds": list(bounds),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 
 import mapbox_vector_tile
@@ -10,6 +11,7 @@ from sqlalchemy import text
 
 from geo.filters import ProjectFilter
 from layers import PROJECTS
+from layers.render import features as features_query
 from layers.render import tile as tile_query
 from tests.city import HIDDEN, LIBRARY, PUBLISHED, ROAD, VALVE
 
@@ -109,3 +111,24 @@ def test_district_totals_add_up(server, engine) -> None:
     layer = server.http.get("/api/layers/districts/features").json()
     assert len(layer["features"]) == 25
     assert sum(f["properties"]["projects"] for f in layer["features"]) == len(PUBLISHED)
+
+
+def test_a_view_with_no_width_or_height_still_clusters(engine) -> None:
+    """A line-thin bbox over a dense area used to divide by its zero width."""
+    dense = dataclasses.replace(PROJECTS, cluster_above=1)
+    query = features_query(dense, ProjectFilter(), (127.0005, 37.49, 127.0005, 37.51), 100)
+    with engine.connect() as conn:
+        found = json.loads(conn.exec_driver_sql(query.sql, query.params).scalar())
+    counts = [f["properties"]["count"] for f in found["features"]]
+    assert counts == [2], found  # the street and the valve, one cluster
+
+
+def test_a_view_across_the_antimeridian_is_its_two_halves(server) -> None:
+    def ids(bbox: str) -> list[int]:
+        response = server.http.get("/api/layers/projects/features", params={"bbox": bbox})
+        assert response.status_code == 200, response.text
+        return sorted(f["id"] for f in response.json()["features"])
+
+    across = ids("126.9995,37.49,-170,37.52")
+    assert across == sorted(ids("126.9995,37.49,180,37.52") + ids("-180,37.49,-170,37.52"))
+    assert len(across) >= 3

@@ -23,7 +23,7 @@ def _statuses(base: str, path: str, requests: int, clients: int) -> list[int]:
 
     def fetch(i: int) -> int:
         with httpx.Client(base_url=base, timeout=30) as client:
-            return client.get(path, params={"n": i}).status_code
+            return client.get(path).status_code
 
     with ThreadPoolExecutor(clients) as pool:
         return list(pool.map(fetch, range(requests)))
