@@ -22,7 +22,13 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / ".allimi",
         description="Where the embedded PostGIS cluster and its password live.",
     )
-    pg_port: int = Field(default=54329, ge=1024, le=65535)
+    pg_port: int | None = Field(
+        default=None,
+        ge=1024,
+        le=65535,
+        description="Port of the embedded PostGIS; unset, each cluster picks a free one "
+        "(54329 when free) and keeps it in its folder.",
+    )
     pg_bindir: Path | None = Field(
         default=None, description="PostgreSQL server binaries; found automatically when unset."
     )
