@@ -27,6 +27,7 @@ from geo.errors import AllimiError
 from geo.settings import Settings
 
 SUPERUSER = "allimi"
+READER = "allimi_reader"  # the login the API reads published data with (see geo.db)
 FIRST_PORT = 54329
 DEBIAN_PG_ROOT = Path("/usr/lib/postgresql")
 
@@ -51,12 +52,22 @@ class Cluster:
         return self.root / "password"
 
     @property
+    def reader_password_file(self) -> Path:
+        return self.root / "reader-password"
+
+    @property
     def port_file(self) -> Path:
         return self.root / "port"
 
     def url(self, dbname: str) -> str:
-        password = quote(self.password_file.read_text().strip(), safe="")
-        return f"postgresql+psycopg2://{SUPERUSER}:{password}@127.0.0.1:{self.port}/{dbname}"
+        return self._url(SUPERUSER, self.password_file, dbname)
+
+    def reader_url(self, dbname: str) -> str:
+        return self._url(READER, self.reader_password_file, dbname)
+
+    def _url(self, user: str, password_file: Path, dbname: str) -> str:
+        password = quote(password_file.read_text().strip(), safe="")
+        return f"postgresql+psycopg2://{user}:{password}@127.0.0.1:{self.port}/{dbname}"
 
 
 def _version_of(bindir: Path) -> str | None:
