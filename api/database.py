@@ -25,9 +25,7 @@ from geo.sql import Query
 CONNECT_TIMEOUT_S = 5.0
 STATEMENT_TIMEOUT_MS = 30_000  # a public read that takes longer is cut off (answered 503)
 DROPPED = (psycopg2.OperationalError, psycopg2.InterfaceError)
-# Unqualified names read the published views (geo/migrations 0003); the DSN's own options (a
-# --role) are kept.
-SESSION_OPTIONS = f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c search_path=disclosed,public"
+SEARCH_PATH = "disclosed,public"  # unqualified names are the published views (migration 0003)
 
 
 def libpq_dsn(url: str) -> str:
@@ -82,7 +80,8 @@ class Database:
         conn = psycopg2.connect(
             self._dsn,
             async_=True,
-            options=f"{parse_dsn(self._dsn).get('options', '')} {SESSION_OPTIONS}",
+            options=f"{parse_dsn(self._dsn).get('options', '')} -c search_path={SEARCH_PATH} "
+            f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
             application_name="allimi-api",
         )
         try:

@@ -15,7 +15,7 @@ from psycopg2.extensions import connection as Connection
 from psycopg2.extensions import parse_dsn
 from sqlalchemy import Engine, text
 
-from api.database import SESSION_OPTIONS, libpq_dsn
+from api.database import SEARCH_PATH, libpq_dsn
 from geo.db import read_url
 from geo.settings import Settings
 from tests.city import HIDDEN, ROAD
@@ -33,7 +33,8 @@ def reader(request, settings: Settings, db_url: str) -> Iterator[Connection]:
     else:
         url = read_url(settings, TEST_DB)
     dsn = libpq_dsn(url)
-    conn = psycopg2.connect(dsn, options=f"{parse_dsn(dsn).get('options', '')} {SESSION_OPTIONS}")
+    options = f"{parse_dsn(dsn).get('options', '')} -c search_path={SEARCH_PATH}"
+    conn = psycopg2.connect(dsn, options=options)
     conn.autocommit = True
     yield conn
     conn.close()
