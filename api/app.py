@@ -24,7 +24,7 @@ from api.caching import BodyCache, DataVersion
 from api.database import Database, libpq_dsn
 from api.head import HeadAsGet
 from api.params import strict_query
-from geo.db import database_url
+from geo.db import read_url
 from geo.settings import Settings, get_settings
 
 # The documented routes, by router: each takes only the query parameters it declares. The map
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         to_thread.current_default_thread_limiter().total_tokens = settings.concurrency
-        app.state.database = Database(libpq_dsn(database_url(settings)), settings.concurrency)
+        app.state.database = Database(libpq_dsn(read_url(settings)), settings.concurrency)
         app.state.data_version = DataVersion(settings.version_ttl)
         app.state.bodies = BodyCache(settings.cache_mb * 2**20, settings.cache_min_ms / 1000)
         yield

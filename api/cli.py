@@ -10,7 +10,7 @@ import typer
 from sqlalchemy import text
 
 from geo import migrate as migrations
-from geo.db import engine_for, prepare
+from geo.db import engine_for, prepare, read_url
 from geo.errors import AllimiError
 from geo.provision import stop_local
 from geo.sample.generator import SampleSpec
@@ -74,18 +74,19 @@ def run(
     url = _ready_database()
     if _project_count(url) == 0 and settings.demo_projects:
         _load_demo(url, SampleSpec(projects=settings.demo_projects, as_of=date.today()), False)
-    serve(url, host or settings.host, port or settings.port)
+    serve(read_url(settings), host or settings.host, port or settings.port)
 
 
-def serve(url: str, host: str, port: int) -> None:
-    """One server process (uvloop and httptools). To scale out, run more processes, here or on
-    other machines, behind a load balancer: they share nothing but the database."""
+def serve(reader: str, host: str, port: int) -> None:
+    """One server process (uvloop and httptools), reading with the login ``reader``. To scale
+    out, run more processes, here or on other machines, behind a load balancer: they share
+    nothing but the database."""
     import uvicorn
 
     from api.app import create_app
     from api.server import uvicorn_config
 
-    settings = get_settings().model_copy(update={"database_url": url})
+    settings = get_settings().model_copy(update={"read_database_url": reader})
     _say(f"Allimi is serving at http://{host}:{port}")
     uvicorn.Server(uvicorn_config(create_app(settings), settings, host, port)).run()
 

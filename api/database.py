@@ -17,6 +17,7 @@ import psycopg2.errors
 import psycopg2.extensions
 from fastapi import Request
 from psycopg2.extensions import connection as Connection
+from psycopg2.extensions import parse_dsn
 from sqlalchemy.engine import make_url
 
 from geo.sql import Query
@@ -24,6 +25,7 @@ from geo.sql import Query
 CONNECT_TIMEOUT_S = 5.0
 STATEMENT_TIMEOUT_MS = 30_000  # a public read that takes longer is cut off (answered 503)
 DROPPED = (psycopg2.OperationalError, psycopg2.InterfaceError)
+SEARCH_PATH = "disclosed,public"  # unqualified names are the published views (migration 0003)
 
 
 def libpq_dsn(url: str) -> str:
@@ -78,7 +80,8 @@ class Database:
         conn = psycopg2.connect(
             self._dsn,
             async_=True,
-            options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+            options=f"{parse_dsn(self._dsn).get('options', '')} -c search_path={SEARCH_PATH} "
+            f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
             application_name="allimi-api",
         )
         try:

@@ -1,4 +1,9 @@
-"""Connecting to PostGIS: the server named by DATABASE_URL, or the embedded local one."""
+"""Connecting to PostGIS: the server named by DATABASE_URL, or the embedded local one.
+
+Two logins: the owner (DATABASE_URL's user, or the embedded superuser) migrates and loads; the
+API reads as a member of the group role ``allimi_read``, which may read the published data only
+(``disclosed`` views, migration 0003). See ``read_url``.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from geo.errors import AllimiError
 from geo.settings import Settings
 
 T = TypeVar("T")
+READ_ROLE = "allimi_read"
 
 
 def _normalise(url: str) -> str:
@@ -112,10 +118,15 @@ def database_url(settings: Settings, dbname: str | None = None) -> str:
             url = make_url(url).set(database=dbname).render_as_string(hide_password=False)
             _reachable(create_database, url)
         return url
+    return _embedded(settings, dbname)[1]
+
+
+def _embedded(settings: Settings, dbname: str | None) -> tuple[provision.Cluster, str]:
+    """The started embedded cluster and the owner's URL of its database (created if missing)."""
     cluster = provision.start_local(settings)
     url = cluster.url(dbname or settings.db_name)
     create_database(url)
-    return url
+    return cluster, url
 
 
 def prepare(settings: Settings, dbname: str | None = None) -> str:
@@ -123,3 +134,56 @@ def prepare(settings: Settings, dbname: str | None = None) -> str:
     url = database_url(settings, dbname)
     check_postgis(url)
     return url
+
+
+def read_url(settings: Settings, dbname: str | None = None) -> str:
+    """The URL the API reads published data with.
+
+    ``ALLIMI_READ_DATABASE_URL`` when set; else, with ``DATABASE_URL``, its login acting as
+    ``allimi_read`` for the whole session (``--role``: least privilege against the API's own
+    mistakes, not against someone who can run SQL on it, who could ``RESET ROLE``); else the
+    embedded server's own ``allimi_reader`` login, made when first needed.
+    """
+    if settings.read_database_url:
+        return _normalise(settings.read_database_url)
+    if settings.database_url:
+        url = make_url(database_url(settings, dbname))
+        acting = url.update_query_dict({"options": f"--role={READ_ROLE}"})
+        return acting.render_as_string(hide_password=False)
+    cluster, _ = _embedded(settings, dbname)
+    _ensure_reader(cluster)
+    return cluster.reader_url(dbname or settings.db_name)
+
+
+READER_SQL = f"""
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{READ_ROLE}') THEN
+        CREATE ROLE {READ_ROLE} NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{provision.READER}') THEN
+        CREATE ROLE {provision.READER} LOGIN;
+    END IF;
+END $$;
+ALTER ROLE {provision.READER} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION
+    NOBYPASSRLS PASSWORD %(password)s;
+GRANT {READ_ROLE} TO {provision.READER};
+"""
+
+
+def _ensure_reader(cluster: provision.Cluster) -> None:
+    """Make the embedded server's reader login once; its password goes next to the superuser's.
+
+    The group role is made here too when missing (migrations make it as well, for servers of
+    DATABASE_URL), so the login can be made before any database is migrated.
+    """
+    if cluster.reader_password_file.exists():
+        return
+    password = provision.new_password()
+    engine = engine_for(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(READER_SQL, {"password": password})
+    finally:
+        engine.dispose()
+    provision.write_private(cluster, cluster.reader_password_file, password)

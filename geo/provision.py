@@ -1,10 +1,12 @@
 """The embedded PostGIS: a PostgreSQL cluster that Allimi creates, starts and stops itself.
 
 The cluster lives under ``ALLIMI_STATE_DIR`` (``.allimi/postgres`` in the checkout) and listens
-on 127.0.0.1 only, on ``ALLIMI_PG_PORT`` (54329: clear of a system server on 5432). PostgreSQL
-refuses to run as root, so when we are root the server runs as the unprivileged ``postgres``
-user (or an ``allimi`` system user we create), and its folder moves to ``/var/lib/allimi`` when
-that user cannot reach the checkout (a checkout under a private home directory).
+on 127.0.0.1 only. Its port is ``ALLIMI_PG_PORT`` when set; otherwise each cluster picks its
+own and remembers it in its folder (54329 when free: clear of a system server on 5432), so two
+checkouts on one machine run side by side. PostgreSQL refuses to run as root, so when we are
+root the server runs as the unprivileged ``postgres`` user (or an ``allimi`` system user we
+create), and its folder moves to ``/var/lib/allimi`` when that user cannot reach the checkout
+(a checkout under a private home directory).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import secrets
 import shutil
 import socket
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -25,6 +27,8 @@ from geo.errors import AllimiError
 from geo.settings import Settings
 
 SUPERUSER = "allimi"
+READER = "allimi_reader"  # the login the API reads published data with (see geo.db)
+FIRST_PORT = 54329
 DEBIAN_PG_ROOT = Path("/usr/lib/postgresql")
 
 
@@ -47,9 +51,23 @@ class Cluster:
     def password_file(self) -> Path:
         return self.root / "password"
 
+    @property
+    def reader_password_file(self) -> Path:
+        return self.root / "reader-password"
+
+    @property
+    def port_file(self) -> Path:
+        return self.root / "port"
+
     def url(self, dbname: str) -> str:
-        password = quote(self.password_file.read_text().strip(), safe="")
-        return f"postgresql+psycopg2://{SUPERUSER}:{password}@127.0.0.1:{self.port}/{dbname}"
+        return self._url(SUPERUSER, self.password_file, dbname)
+
+    def reader_url(self, dbname: str) -> str:
+        return self._url(READER, self.reader_password_file, dbname)
+
+    def _url(self, user: str, password_file: Path, dbname: str) -> str:
+        password = quote(password_file.read_text().strip(), safe="")
+        return f"postgresql+psycopg2://{user}:{password}@127.0.0.1:{self.port}/{dbname}"
 
 
 def _version_of(bindir: Path) -> str | None:
@@ -179,13 +197,22 @@ def _chown(path: Path, user: str | None) -> None:
         os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
+def write_private(cluster: Cluster, path: Path, text: str) -> None:
+    """Write a file of the cluster's folder that only the server's user may read."""
+    path.write_text(text + "\n")
+    path.chmod(0o600)
+    _chown(path, cluster.run_as)
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(24)
+
+
 def _initdb(cluster: Cluster) -> None:
     cluster.root.mkdir(parents=True, exist_ok=True)
     cluster.root.chmod(0o700)
     _chown(cluster.root, cluster.run_as)
-    cluster.password_file.write_text(secrets.token_urlsafe(24) + "\n")
-    cluster.password_file.chmod(0o600)
-    _chown(cluster.password_file, cluster.run_as)
+    write_private(cluster, cluster.password_file, new_password())
     done = _run(
         cluster,
         cluster.bindir / "initdb",
@@ -219,10 +246,36 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no message"
 
 
-def _port_in_use(port: int) -> bool:
+def _port_free(port: int) -> bool:
+    """Whether the server could listen on ``port`` of 127.0.0.1 (it reuses addresses too)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _any_free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _remembered_port(root: Path) -> int | None:
+    try:
+        return int((root / "port").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _free_port(cluster: Cluster) -> int:
+    """The port to start on when none is set: the cluster's last one, else 54329, else any."""
+    for port in (cluster.port, FIRST_PORT):
+        if _port_free(port):
+            return port
+    return _any_free_port()
 
 
 def running_port(cluster: Cluster) -> int | None:
@@ -235,10 +288,11 @@ def running_port(cluster: Cluster) -> int | None:
 
 
 def _start(cluster: Cluster) -> None:
-    if _port_in_use(cluster.port):
+    if not _port_free(cluster.port):
         raise AllimiError(
             f"Port {cluster.port} on 127.0.0.1 is already in use by another program; "
-            "set ALLIMI_PG_PORT to a free port (or stop that program)."
+            "set ALLIMI_PG_PORT to a free port or unset it to let Allimi pick one (or stop "
+            "that program)."
         )
     options = (
         f"-c port={cluster.port} -c listen_addresses=127.0.0.1 "
@@ -264,6 +318,7 @@ def _start(cluster: Cluster) -> None:
             f"The local PostGIS server did not start: {_last_line(log or done.stderr)} "
             f"(full log: {cluster.log_file})."
         )
+    write_private(cluster, cluster.port_file, str(cluster.port))
 
 
 def local_cluster(settings: Settings, *, install: bool = True) -> Cluster:
@@ -275,9 +330,9 @@ def local_cluster(settings: Settings, *, install: bool = True) -> Cluster:
         found = install_server(settings)
     bindir, major = found
     run_as = _service_user() if os.geteuid() == 0 else None
-    cluster = Cluster(
-        root=cluster_root(settings), bindir=bindir, port=settings.pg_port, run_as=run_as
-    )
+    root = cluster_root(settings)
+    port = settings.pg_port or _remembered_port(root) or FIRST_PORT
+    cluster = Cluster(root=root, bindir=bindir, port=port, run_as=run_as)
     version_file = cluster.data_dir / "PG_VERSION"
     if version_file.exists() and version_file.read_text().strip() != major:
         raise AllimiError(
@@ -294,10 +349,11 @@ def start_local(settings: Settings) -> Cluster:
     if not (cluster.data_dir / "PG_VERSION").exists():
         _initdb(cluster)
     port = running_port(cluster)
-    if port is None:
-        _start(cluster)
-    elif port != cluster.port:
-        cluster = Cluster(cluster.root, cluster.bindir, port, cluster.run_as)
+    if port is not None:
+        return replace(cluster, port=port)
+    if settings.pg_port is None:
+        cluster = replace(cluster, port=_free_port(cluster))
+    _start(cluster)
     return cluster
 
 

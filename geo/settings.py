@@ -18,11 +18,23 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "ALLIMI_DATABASE_URL"),
         description="PostgreSQL/PostGIS server to use; unset runs the embedded local PostGIS.",
     )
+    read_database_url: str | None = Field(
+        default=None,
+        description="Login the API reads published data with (a member of allimi_read); "
+        "unset, the embedded server's allimi_reader, or DATABASE_URL's login acting as "
+        "allimi_read.",
+    )
     state_dir: Path = Field(
         default=PROJECT_ROOT / ".allimi",
         description="Where the embedded PostGIS cluster and its password live.",
     )
-    pg_port: int = Field(default=54329, ge=1024, le=65535)
+    pg_port: int | None = Field(
+        default=None,
+        ge=1024,
+        le=65535,
+        description="Port of the embedded PostGIS; unset, each cluster picks a free one "
+        "(54329 when free) and keeps it in its folder.",
+    )
     pg_bindir: Path | None = Field(
         default=None, description="PostgreSQL server binaries; found automatically when unset."
     )

@@ -11,7 +11,7 @@ from tests.conftest import free_port, serve
 def test_health_reports_database_postgis_and_count(server, engine) -> None:
     with engine.connect() as conn:
         version, count = conn.execute(
-            text("SELECT postgis_lib_version(), (SELECT count(*) FROM projects)")
+            text("SELECT postgis_lib_version(), (SELECT count(*) FROM projects WHERE published)")
         ).one()
     response = server.http.get("/api/health")
     assert response.status_code == 200

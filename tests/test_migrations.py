@@ -10,13 +10,15 @@ from geo import migrate
 from geo.db import engine_for
 
 TABLES = {"districts", "agencies", "projects", "progress_reports", "documents"}
+VIEWS = {*TABLES, "data_version"}  # in schema disclosed, for the API's read role
 
 
-def _tables(url: str) -> set[str]:
+def _tables(url: str, schema: str = "public") -> set[str]:
     engine = engine_for(url)
     with engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+            text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
+            {"s": schema},
         ).scalars()
         found = set(rows)
     engine.dispose()
@@ -27,7 +29,12 @@ def test_upgrade_downgrade_upgrade(scratch_db: str) -> None:
     assert migrate.current(scratch_db) is None
     migrate.upgrade(scratch_db)
     assert _tables(scratch_db) >= TABLES
+    assert _tables(scratch_db, "disclosed") == VIEWS
     assert migrate.current(scratch_db) is not None
+
+    migrate.downgrade(scratch_db, "0002")
+    assert _tables(scratch_db) >= TABLES
+    assert not _tables(scratch_db, "disclosed")
 
     migrate.downgrade(scratch_db, "base")
     assert not TABLES & _tables(scratch_db)
@@ -35,6 +42,7 @@ def test_upgrade_downgrade_upgrade(scratch_db: str) -> None:
 
     migrate.upgrade(scratch_db)
     assert _tables(scratch_db) >= TABLES
+    assert _tables(scratch_db, "disclosed") == VIEWS
 
 
 def test_geometry_columns_and_spatial_indexes(engine) -> None:
