@@ -21,6 +21,7 @@ from api import (
 )
 from api.caching import BodyCache, DataVersion
 from api.database import Database, libpq_dsn
+from api.limits import ClientLimits, HeaderLimits
 from geo.db import database_url
 from geo.settings import Settings, get_settings
 
@@ -49,4 +50,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(pages.router)
     pages.mount_static(app)
+    app.add_middleware(ClientLimits, settings=settings)
+    app.add_middleware(HeaderLimits)  # the outermost: before anything reads the headers
     return app
