@@ -6,8 +6,11 @@ trusted proxy, see ``api.server``). Each has, in this process:
 * a request rate (``ALLIMI_RATE_PER_S``, bursts of ``ALLIMI_RATE_BURST``): past it, 429;
 * a share of database time (``ALLIMI_CLIENT_DB_SHARE`` seconds per second, bursts of
   ``ALLIMI_CLIENT_DB_BURST`` seconds): each statement run for the client's requests is charged
-  the time it held a connection; a client in debt gets 429 for work the body cache does not
-  answer, while cached answers still serve it;
+  the time it held a connection beyond ``ALLIMI_CLIENT_DB_FREE_MS`` (quick statements, the
+  click query among them, are bounded by the request rate instead). A client that has spent
+  half its burst runs its statements one at a time with all other such clients
+  (``HEAVY_AT_ONCE``), and one in debt gets 429 for work the body cache does not answer,
+  while cached answers still serve it;
 * at most ``ALLIMI_CLIENT_STATEMENTS`` statements at once: more wait their turn, leaving the
   rest of the pool to other clients.
 
@@ -22,7 +25,7 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
 
@@ -37,6 +40,9 @@ MAX_HEADERS = 100
 MAX_HEADER_BYTES = 32 * 1024
 # Clients remembered per process (a few hundred bytes each); the least recently seen go first.
 CLIENTS_KEPT = 10_000
+# Statements at once, in a process, of all clients that have spent half their database burst:
+# long statements (PostGIS runs them on several cores) cannot crowd out everyone else's.
+HEAVY_AT_ONCE = 1
 # Files the browser loads once and caches: not counted against the request rate.
 UNCOUNTED_PREFIXES = ("/static/", "/vendor/")
 
@@ -73,11 +79,17 @@ class TokenBucket:
 class Client:
     """What one client address may still do in this process."""
 
-    def __init__(self, settings: Settings, now: float) -> None:
+    def __init__(self, settings: Settings, heavy: asyncio.Semaphore, now: float) -> None:
         self.requests = TokenBucket(settings.rate_per_s, settings.rate_burst, now)
         self.db = TokenBucket(settings.client_db_share, settings.client_db_burst, now)
+        self.free_s = settings.client_db_free_ms / 1000
         self.statements = asyncio.Semaphore(settings.client_statements)
+        self.heavy = heavy  # shared by every client
         self.busy = 0  # statements running or waiting for this client
+
+    def lane(self, now: float) -> asyncio.Semaphore | None:
+        """The heavy clients' lane once this client has spent half its burst, else none."""
+        return self.heavy if self.db.tokens(now) < self.db.burst / 2 else None
 
     def idle(self, now: float) -> bool:
         """Nothing running and both buckets full again: as good as forgotten."""
@@ -92,6 +104,7 @@ class Clients:
         self.settings = settings
         self.kept = kept
         self._clients: OrderedDict[str, Client] = OrderedDict()
+        self._heavy = asyncio.Semaphore(HEAVY_AT_ONCE)
 
     def __len__(self) -> int:
         return len(self._clients)
@@ -103,7 +116,7 @@ class Clients:
                 len(self._clients) >= self.kept or next(iter(self._clients.values())).idle(now)
             ):
                 self._clients.popitem(last=False)
-            client = self._clients[address] = Client(self.settings, now)
+            client = self._clients[address] = Client(self.settings, self._heavy, now)
         else:
             self._clients.move_to_end(address)
         return client
@@ -130,8 +143,8 @@ async def within_budget(make: Callable[P, Awaitable[T]], *args: P.args, **kwargs
 
 @asynccontextmanager
 async def statement(pool: asyncio.Semaphore) -> AsyncIterator[None]:
-    """A slot of ``pool`` for one statement, within the requesting client's own at-once limit;
-    the client is charged the time the statement holds the slot."""
+    """A slot of ``pool`` for one statement, within the requesting client's own at-once limit
+    (and the heavy lane's); the client is charged the time the statement holds the slot."""
     client = _CLIENT.get()
     if client is None:
         async with pool:
@@ -139,13 +152,13 @@ async def statement(pool: asyncio.Semaphore) -> AsyncIterator[None]:
         return
     client.busy += 1
     try:
-        async with client.statements, pool:
+        async with client.statements, client.lane(time.monotonic()) or nullcontext(), pool:
             began = time.monotonic()
             try:
                 yield
             finally:
                 now = time.monotonic()
-                client.db.spend(now - began, now)
+                client.db.spend(max(0.0, now - began - client.free_s), now)
     finally:
         client.busy -= 1
 

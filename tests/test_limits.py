@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
@@ -70,7 +70,8 @@ def test_a_client_past_its_request_rate_gets_429_while_another_is_served(db_url:
 
 
 def test_a_client_past_its_database_share_gets_429_for_new_work_only(db_url: str) -> None:
-    limits = {"client_db_share": 0.01, "client_db_burst": 0.1, "cache_min_ms": 0}
+    limits = {"client_db_share": 0.01, "client_db_burst": 0.1, "client_db_free_ms": 0}
+    limits |= {"cache_min_ms": 0}  # every answer is kept
     limits |= {"rate_per_s": 1000, "rate_burst": 1000}  # the database share binds first
     with (
         serving(db_url, **limits) as server,
@@ -108,7 +109,7 @@ def _waiting_on_lock(engine: Engine) -> int:
         return int(conn.execute(sql).scalar_one())
 
 
-def _until(condition, seconds: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+def _until(condition: Callable[[], bool], seconds: float = 10.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
@@ -117,30 +118,52 @@ def _until(condition, seconds: float = 10.0) -> bool:  # type: ignore[no-untyped
     return False
 
 
-def test_one_client_runs_at_most_its_statements_at_once(db_url: str, engine: Engine) -> None:
-    """With the projects table locked every statement waits in PostgreSQL: the heavy client's
-    four requests hold two connections, and the map client still gets one of its own."""
+def _blocked(
+    server: Server, engine: Engine, requests: list[tuple[str, int]], before: int = 0
+) -> tuple[int, list[int]]:
+    """Send ``requests`` (client address, page offset) at once while the projects table is
+    locked: how many statements reached PostgreSQL (and wait there), and every status after."""
     statuses: list[int] = []
-    with serving(db_url, concurrency=6, client_statements=2) as server:
 
-        def fetch(address: str, offset: int) -> None:
-            with client_at(server, address) as http:
-                statuses.append(http.get("/api/projects", params={"offset": offset}).status_code)
+    def fetch(address: str, offset: int) -> None:
+        with client_at(server, address) as http:
+            statuses.append(http.get("/api/projects", params={"offset": offset}).status_code)
 
-        with engine.connect() as locker:
-            locker.execute(text("LOCK TABLE projects IN ACCESS EXCLUSIVE MODE"))
-            threads = [threading.Thread(target=fetch, args=(HEAVY, n)) for n in range(4)]
-            threads.append(threading.Thread(target=fetch, args=(MAP, 100)))
-            for thread in threads:
-                thread.start()
-            reached = _until(lambda: _waiting_on_lock(engine) >= 3)
-            time.sleep(0.5)  # time for any further statement to arrive
-            waiting = _waiting_on_lock(engine)
-            locker.rollback()
+    threads = [threading.Thread(target=fetch, args=request) for request in requests]
+    with engine.connect() as locker:
+        locker.execute(text("LOCK TABLE projects IN ACCESS EXCLUSIVE MODE"))
         for thread in threads:
-            thread.join(timeout=30)
-    assert reached and waiting == 3
+            thread.start()
+        _until(lambda: _waiting_on_lock(engine) >= before)
+        time.sleep(0.5)  # time for any further statement to arrive
+        waiting = _waiting_on_lock(engine)
+        locker.rollback()
+    for thread in threads:
+        thread.join(timeout=30)
+    return waiting, statuses
+
+
+def test_one_client_runs_at_most_its_statements_at_once(db_url: str, engine: Engine) -> None:
+    """The heavy client's four requests hold two connections; the map client gets its own."""
+    with serving(db_url, concurrency=6, client_statements=2) as server:
+        requests = [(HEAVY, n) for n in range(4)] + [(MAP, 100)]
+        waiting, statuses = _blocked(server, engine, requests, before=3)
+    assert waiting == 3
     assert statuses == [200] * 5
+
+
+def test_clients_past_half_their_burst_share_one_lane(db_url: str, engine: Engine) -> None:
+    """Two clients that have used most of their database burst run one statement at a time
+    between them; the map client, which has not, runs beside them."""
+    other = "127.0.0.4"
+    limits = {"client_db_share": 0.001, "client_db_burst": 0.8, "client_db_free_ms": 0}
+    with serving(db_url, concurrency=6, **limits) as server:
+        # Each spends about 0.55 s of its 0.8 s burst waiting on the lock: past half of it.
+        assert _blocked(server, engine, [(HEAVY, 1), (other, 2)], before=2) == (2, [200, 200])
+        requests = [(HEAVY, 3), (HEAVY, 4), (other, 5), (MAP, 6)]
+        waiting, statuses = _blocked(server, engine, requests, before=2)
+    assert waiting == 2
+    assert statuses == [200] * 4
 
 
 def _raw_get(server: Server, headers: list[tuple[str, str]]) -> tuple[int, bytes]:
