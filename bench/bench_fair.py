@@ -180,9 +180,14 @@ class Clients:
                 try:
                     status, retry_after = connection.get(path)
                 except (OSError, http.client.HTTPException):
-                    status, retry_after = 0, None
+                    # uvicorn closes a keep-alive connection idle for 5 s (a client that
+                    # waited its Retry-After): send again once on a new one
                     connection.close()
                     connection = Connection(self.base_url, source)
+                    try:
+                        status, retry_after = connection.get(path)
+                    except (OSError, http.client.HTTPException):
+                        status, retry_after = 0, None
                 elapsed = time.perf_counter() - began
                 if self.counting.is_set():
                     if status in (200, 204):
