@@ -93,7 +93,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--heavy-clients", type=int, default=4, help="expensive clients")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per measurement")
     parser.add_argument(
-        "--warmup", type=float, default=5.0, help="seconds of load before each measurement"
+        "--warmup",
+        type=float,
+        default=20.0,
+        help="seconds of load before each measurement (the heavy clients spend their burst)",
     )
     parser.add_argument("--points", type=int, default=2000, help="sample points (upper bound)")
     parser.add_argument("--seed", type=int, default=2026, help="random seed")
