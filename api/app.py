@@ -23,6 +23,7 @@ from api import (
 from api.caching import BodyCache, DataVersion
 from api.database import Database, libpq_dsn
 from api.head import HeadAsGet
+from api.limits import ClientLimits, HeaderLimits
 from api.params import strict_query
 from geo.db import read_url
 from geo.settings import Settings, get_settings
@@ -62,4 +63,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     openapi.install(app)
     app.state.query_names = {}  # route -> the query parameters it takes, worked out once
     app.add_middleware(HeadAsGet)
+    app.add_middleware(ClientLimits, settings=settings)
+    app.add_middleware(HeaderLimits)  # the outermost: before anything reads the headers
     return app

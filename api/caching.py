@@ -23,6 +23,7 @@ from datetime import date
 from fastapi import Request, Response
 
 from api.database import Database, database
+from api.limits import within_budget
 from geo.sql import Query
 
 CACHE_CONTROL = "public, max-age=15, must-revalidate"
@@ -130,7 +131,7 @@ async def cached(
     if tag in wanted:
         return Response(status_code=304, headers=headers)
     bodies: BodyCache = request.app.state.bodies
-    body = await bodies.body((version, date.today()), tag, lambda: produce(db))
+    body = await bodies.body((version, date.today()), tag, lambda: within_budget(produce, db))
     if "*" in wanted:
         return Response(status_code=304, headers=headers)
     if not body and empty_status:

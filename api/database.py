@@ -20,6 +20,7 @@ from psycopg2.extensions import connection as Connection
 from psycopg2.extensions import parse_dsn
 from sqlalchemy.engine import make_url
 
+from api.limits import statement
 from geo.sql import Query
 
 CONNECT_TIMEOUT_S = 5.0
@@ -105,8 +106,8 @@ class Database:
         return found
 
     async def rows(self, query: Query) -> list[tuple[Any, ...]]:
-        """Every row of ``query``."""
-        async with self._slots:
+        """Every row of ``query``, in a slot of the pool within the client's share of it."""
+        async with statement(self._slots):
             if self._idle:
                 try:
                     return await self._use(self._idle.pop(), query)

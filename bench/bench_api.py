@@ -50,7 +50,7 @@ import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -255,8 +255,11 @@ class Server:
 
 
 @contextmanager
-def api_server(database_url: str, workers: int) -> Iterator[Server]:
-    """Serve the API on a free loopback port until the block ends."""
+def api_server(
+    database_url: str, workers: int, settings: Mapping[str, str] | None = None
+) -> Iterator[Server]:
+    """Serve the API on a free loopback port until the block ends; ``settings`` (ALLIMI_...
+    variables) override those below."""
     port = free_port()
     command = [
         sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
@@ -264,7 +267,7 @@ def api_server(database_url: str, workers: int) -> Iterator[Server]:
         "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
     # Without the kept bodies: every request is made from the database, as the reference is.
-    env = {**os.environ, "DATABASE_URL": database_url, "ALLIMI_CACHE_MB": "0"}
+    env = {**os.environ, "DATABASE_URL": database_url, "ALLIMI_CACHE_MB": "0", **(settings or {})}
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     try:
         base_url = f"http://127.0.0.1:{port}"

@@ -81,6 +81,39 @@ class Settings(BaseSettings):
         description="Comma-separated addresses or networks of reverse proxies whose "
         "X-Forwarded-For and X-Forwarded-Proto are believed; empty: none are.",
     )
+    rate_per_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Requests a second one client (address) may send to an API process, "
+        "files under /static and /vendor aside; past it (and its burst), 429 with Retry-After.",
+    )
+    rate_burst: float = Field(
+        default=120.0, ge=1, description="Requests a client may send at once above its rate."
+    )
+    client_db_share: float = Field(
+        default=0.05,
+        gt=0,
+        description="Seconds of database time a second one client may use in an API process; "
+        "a client past it (and its burst) gets 429 for answers not already kept in memory.",
+    )
+    client_db_burst: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds of database time a client may use at once above its share; past "
+        "half of it, its statements run one at a time with those of other such clients.",
+    )
+    client_db_free_ms: float = Field(
+        default=50.0,
+        ge=0,
+        description="Each statement is charged only its time beyond this: quick ones (the "
+        "click query, small pages) are bounded by the request rate instead.",
+    )
+    client_statements: int = Field(
+        default=2,
+        ge=1,
+        description="Statements one client may run at once in an API process (more wait), "
+        "so that a few clients cannot hold every connection.",
+    )
     basemap_url: str | None = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     basemap_attribution: str = "&copy; OpenStreetMap contributors"
 

@@ -93,5 +93,9 @@ def serve(settings: Settings) -> Iterator[Server]:
 
 @pytest.fixture(scope="session")
 def server(db_url: str) -> Iterator[Server]:
-    """The portal on the session's test database."""
-    yield from serve(Settings(database_url=db_url, version_ttl=VERSION_TTL))
+    """The portal on the session's test database. The whole suite is one client sending
+    thousands of requests a minute, so its request rate is not limited here (the limits have
+    tests of their own, in test_limits)."""
+    yield from serve(
+        Settings(database_url=db_url, version_ttl=VERSION_TTL, rate_per_s=10_000, rate_burst=10_000)
+    )
