@@ -17,6 +17,7 @@ from api import (
     problems,
     projects,
     sample_documents,
+    security,
     sheet,
 )
 from api.caching import BodyCache, DataVersion
@@ -42,9 +43,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Every public construction project of the city, with its money and progress.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # api/pages.py serves /docs and /redoc from the pinned local assets
+        redoc_url=None,
     )
     app.state.settings = settings
     problems.install(app)
+    security.install(app, settings.basemap_url)
     for module in (health, config, projects, layers, districts, sheet, sample_documents):
         app.include_router(module.router)
     app.include_router(pages.router)
