@@ -33,7 +33,7 @@ HEADERS = {
 # Read by any origin without credentials: the JSON API and its OpenAPI description.
 CORS_PATHS = ("/api/", "/openapi.json")
 INLINE = re.compile(r"<(script|style)\b([^>]*)>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)
-HAS_SRC = re.compile(r"\bsrc\s*=", re.IGNORECASE)
+HAS_SRC = re.compile(r"(?:^|\s)src\s*=", re.IGNORECASE)
 HOST = re.compile(r"(\*\.)?[a-z0-9.-]+(:\d+)?|\[[0-9a-f:.]+\](:\d+)?", re.IGNORECASE)
 
 

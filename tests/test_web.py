@@ -21,7 +21,9 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 ARTIFACTS = Path(__file__).parent / "artifacts"
 AXE = NODE_MODULES / "axe-core" / "axe.min.js"
 STREET = "lat=37.50000&lon=127.00050&z=18"  # centred on the ROAD fixture
-# Every Content-Security-Policy violation of the page, as "directive blocked-URI".
+# Every Content-Security-Policy violation of the page, as "directive blocked-URI". (Predicates
+# of wait_for_function are written as functions: Playwright evals a bare expression, and the
+# policy refuses eval.)
 WATCH_CSP = """
 window.cspViolations = [];
 document.addEventListener("securitypolicyviolation",
@@ -128,7 +130,7 @@ def test_switching_language(browser, site) -> None:
     assert page.locator("html").get_attribute("lang") == "ko"
     assert page.locator("#toggle-view").inner_text() == "목록 보기"
     page.locator("#lang").click()
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
     assert page.locator("#toggle-view").inner_text() == "List view"
     assert "lang=en" in page.url
     click_map_centre(page)
@@ -146,7 +148,7 @@ def test_list_view_is_sortable_and_opens_projects(browser, site) -> None:
     budget = page.locator("th", has_text="Budget")
     assert budget.get_attribute("aria-sort") == "descending"
     budget.locator("button").click()
-    page.wait_for_function("document.querySelector('th[aria-sort=ascending]') !== null")
+    page.wait_for_function("() => document.querySelector('th[aria-sort=ascending]') !== null")
     page.wait_for_function(
         "(t) => document.querySelector('#list-table tbody td').innerText !== t", arg=titles[0]
     )
@@ -203,7 +205,7 @@ def test_district_click_zooms_in_and_shows_its_totals(browser, site) -> None:
     title = page.locator("#panel-title").inner_text()
     district = next(d for d in totals if title == f"Projects in {d['name_en']}")
     assert page.locator(".totals dd").first.inner_text() == str(district["projects"])
-    page.wait_for_function("!location.search.includes('z=11&')")
+    page.wait_for_function("() => !location.search.includes('z=11&')")
     assert "z=11&" not in page.url
 
 
@@ -292,7 +294,7 @@ def test_the_map_page_runs_under_its_policy_with_tiles_from_another_host(
     assert csp_violations(page) == []
     # the watch itself sees a refusal: an image from a host the policy does not name
     page.evaluate("new Image().src = 'http://elsewhere.invalid/x.png'")
-    page.wait_for_function("window.cspViolations.length > 0")
+    page.wait_for_function("() => window.cspViolations.length > 0")
     assert page.evaluate("window.cspViolations") == ["img-src http://elsewhere.invalid/x.png"]
 
 
