@@ -18,6 +18,7 @@ from api import (
     problems,
     projects,
     sample_documents,
+    security,
     sheet,
 )
 from api.caching import BodyCache, DataVersion
@@ -53,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Every public construction project of the city, with its money and progress.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # api/pages.py serves /docs and /redoc from the pinned local assets
+        redoc_url=None,
     )
     app.state.settings = settings
     problems.install(app)
@@ -62,7 +65,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     pages.mount_static(app)
     openapi.install(app)
     app.state.query_names = {}  # route -> the query parameters it takes, worked out once
+    # Middleware, innermost first: every answer, a 429 or 431 too, gets the security headers
+    # and CORS, so a page of another site can read why it must wait.
     app.add_middleware(HeadAsGet)
     app.add_middleware(ClientLimits, settings=settings)
-    app.add_middleware(HeaderLimits)  # the outermost: before anything reads the headers
+    app.add_middleware(HeaderLimits)
+    security.install(app, settings.basemap_url)
     return app

@@ -1,15 +1,40 @@
-"""The pages a browser loads: the map page, the client's static files and its libraries."""
+"""The pages a browser loads: the map page, the API docs, the client's static files and its
+libraries (from npm, pinned in web/package-lock.json, served from here: no CDN)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
-from fastapi.responses import FileResponse
+import os
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from api.security import allow_inline
 from geo.errors import AllimiError
-from web import LEAFLET_DIR, STATIC_DIR, TEMPLATES_DIR
+from web import LEAFLET_DIR, REDOC_DIR, STATIC_DIR, SWAGGER_UI_DIR, TEMPLATES_DIR
 
 router = APIRouter(include_in_schema=False)
+FAVICON = "/static/favicon.svg"
+# URL prefix, directory, and the files of it served (None: all)
+VENDOR: dict[str, tuple[Path, frozenset[str] | None]] = {
+    "/vendor/leaflet": (LEAFLET_DIR, None),
+    # not the package's demo index.html, which would load an API from the internet
+    "/vendor/swagger-ui": (SWAGGER_UI_DIR, frozenset({"swagger-ui-bundle.js", "swagger-ui.css"})),
+    "/vendor/redoc": (REDOC_DIR, frozenset({"redoc.standalone.js"})),
+}
+# What Redoc 2.5.4's script adds to its page: <style> elements, empty ones that
+# styled-components fills through the CSSOM (which the policy does not govern) and
+# perfect-scrollbar's stylesheet, and its search worker, made from a blob. Another Redoc may add
+# others: tests/test_web.py then fails, and Chromium's console names their hashes.
+REDOC_ADDS = {
+    "style-src": (
+        "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
+        "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='",
+    ),
+    "worker-src": ("blob:",),
+}
 
 
 @router.get("/")
@@ -17,11 +42,50 @@ def home() -> FileResponse:
     return FileResponse(TEMPLATES_DIR / "index.html", media_type="text/html")
 
 
+@router.get("/docs")
+def swagger_ui(request: Request) -> Response:
+    page = get_swagger_ui_html(
+        openapi_url=request.app.openapi_url,
+        title=f"{request.app.title} API",
+        swagger_js_url="/vendor/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url="/vendor/swagger-ui/swagger-ui.css",
+        swagger_favicon_url=FAVICON,
+        swagger_ui_parameters={"validatorUrl": None},  # no badge from validator.swagger.io
+    )
+    return allow_inline(request, page)
+
+
+@router.get("/redoc")
+def redoc(request: Request) -> Response:
+    page = get_redoc_html(
+        openapi_url=request.app.openapi_url,
+        title=f"{request.app.title} API",
+        redoc_js_url="/vendor/redoc/redoc.standalone.js",
+        redoc_favicon_url=FAVICON,
+        with_google_fonts=False,
+    )
+    return allow_inline(request, page, REDOC_ADDS)
+
+
+class Files(StaticFiles):
+    """A directory's files, or only ``only`` of them."""
+
+    def __init__(self, directory: Path, only: frozenset[str] | None) -> None:
+        super().__init__(directory=directory)
+        self.only = only
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        if self.only is not None and path not in self.only:
+            return "", None
+        return super().lookup_path(path)
+
+
 def mount_static(app: FastAPI) -> None:
-    """Our scripts and styles under /static, Leaflet (from npm, pinned) under /vendor/leaflet."""
-    if not (LEAFLET_DIR / "leaflet.js").exists():
-        raise AllimiError(
-            f"Leaflet is not installed in {LEAFLET_DIR}; run 'sh scripts/setup' (npm ci in web/)."
-        )
+    """Our scripts and styles under /static, the libraries under /vendor/<name>."""
+    for directory, only in VENDOR.values():
+        for path in (directory, *(directory / name for name in only or ())):
+            if not path.exists():
+                raise AllimiError(f"{path} is missing; run 'sh scripts/setup' (npm ci in web/).")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.mount("/vendor/leaflet", StaticFiles(directory=LEAFLET_DIR), name="leaflet")
+    for prefix, (directory, only) in VENDOR.items():
+        app.mount(prefix, Files(directory, only), name=prefix.removeprefix("/vendor/"))

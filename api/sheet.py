@@ -1,7 +1,8 @@
 """``/projects/{code}/sheet``: one project's disclosure on one printable A4 page, ko or en.
 
 The small map is a folium map that loads Leaflet from this server only, over no base map: the
-sheet renders, prints and shows its map without the internet.
+sheet renders, prints and shows its map without the internet. Folium inlines its script and
+styles; the response's Content-Security-Policy names their hashes (api/security.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from api.caching import cached
 from api.database import Database
 from api.problems import Problem, documented
 from api.projects import NOT_FOUND, ProjectCode, disclosure_or_404
+from api.security import allow_inline
 from geo import sql
 from geo.flags import AHEAD_POINTS, BEHIND_POINTS, STALE_DAYS
 from geo.vocab import CATEGORIES, PROJECT_TYPES, STATUSES
@@ -206,4 +208,5 @@ async def sheet(
         # folium and Jinja take milliseconds of CPU: off the event loop
         return await to_thread.run_sync(render_sheet, feature, lang, outline)
 
-    return await cached(request, HTML, produce)
+    # the policy allows this body's own inline map: fresh or kept, header and body agree
+    return allow_inline(request, await cached(request, HTML, produce))

@@ -66,7 +66,7 @@ def test_sheet_shows_the_projects_disclosure(server) -> None:
         "서울특별시 시험구 시험동",
     ):
         assert expected in html, expected
-    assert 'style="width: 40.00%"' in html
+    assert '<rect class="actual" width="40.00%"' in html
     assert SAMPLE_BANNER not in html
 
 

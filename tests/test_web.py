@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from geo.settings import Settings
 from tests.city import ROAD, STALE, VALVE
-from tests.conftest import Server, serve
+from tests.conftest import Server, free_port, serve
 from web import NODE_MODULES
 
 CHROMIUM = "/usr/bin/chromium"
@@ -18,6 +21,20 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 ARTIFACTS = Path(__file__).parent / "artifacts"
 AXE = NODE_MODULES / "axe-core" / "axe.min.js"
 STREET = "lat=37.50000&lon=127.00050&z=18"  # centred on the ROAD fixture
+# Every Content-Security-Policy violation of the page, as "directive blocked-URI". (Predicates
+# of wait_for_function are written as functions: Playwright evals a bare expression, and the
+# policy refuses eval.)
+WATCH_CSP = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation",
+  (e) => window.cspViolations.push(`${e.effectiveDirective} ${e.blockedURI}`));
+"""
+# A 1x1 PNG: the tile every request to the stand-in tile server gets.
+TILE = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000b49444154789c63f80f040009fb03fdfb5e6b2b0000000049454e44ae426082"
+)
+REFUSED: WeakKeyDictionary[Page, list[str]] = WeakKeyDictionary()
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +56,28 @@ def browser() -> Iterator[Browser]:
 def open_page(
     browser: Browser, site: Server, query: str, width: int = 1280, height: int = 800
 ) -> Page:
-    page = browser.new_page(viewport={"width": width, "height": height})
+    page = watched(browser, width, height)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{site.base}/?{query}")
     page.wait_for_selector("body[data-ready=true]", timeout=20_000)
     assert errors == []
+    assert csp_violations(page) == []
     return page
+
+
+def watched(browser: Browser, width: int = 1280, height: int = 800) -> Page:
+    """A new page that records what its Content-Security-Policy refuses: the events, and the
+    console errors naming the Content Security Policy (they also cover what no event reports)."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.add_init_script(WATCH_CSP)
+    refused = REFUSED.setdefault(page, [])
+    page.on("console", lambda m: refused.append(m.text) if "Security Policy" in m.text else None)
+    return page
+
+
+def csp_violations(page: Page) -> list[str]:
+    return [*REFUSED[page], *page.evaluate("window.cspViolations")]
 
 
 def click_map_centre(page: Page) -> None:
@@ -98,7 +130,7 @@ def test_switching_language(browser, site) -> None:
     assert page.locator("html").get_attribute("lang") == "ko"
     assert page.locator("#toggle-view").inner_text() == "목록 보기"
     page.locator("#lang").click()
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
     assert page.locator("#toggle-view").inner_text() == "List view"
     assert "lang=en" in page.url
     click_map_centre(page)
@@ -116,7 +148,7 @@ def test_list_view_is_sortable_and_opens_projects(browser, site) -> None:
     budget = page.locator("th", has_text="Budget")
     assert budget.get_attribute("aria-sort") == "descending"
     budget.locator("button").click()
-    page.wait_for_function("document.querySelector('th[aria-sort=ascending]') !== null")
+    page.wait_for_function("() => document.querySelector('th[aria-sort=ascending]') !== null")
     page.wait_for_function(
         "(t) => document.querySelector('#list-table tbody td').innerText !== t", arg=titles[0]
     )
@@ -148,7 +180,7 @@ def test_phone_layout(browser, site) -> None:
 
 
 def _axe(page: Page) -> list[dict]:
-    page.add_script_tag(path=str(AXE))
+    page.evaluate(AXE.read_text())  # evaluated, not an inline <script> the page's policy refuses
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
@@ -173,7 +205,7 @@ def test_district_click_zooms_in_and_shows_its_totals(browser, site) -> None:
     title = page.locator("#panel-title").inner_text()
     district = next(d for d in totals if title == f"Projects in {d['name_en']}")
     assert page.locator(".totals dd").first.inner_text() == str(district["projects"])
-    page.wait_for_function("!location.search.includes('z=11&')")
+    page.wait_for_function("() => !location.search.includes('z=11&')")
     assert "z=11&" not in page.url
 
 
@@ -215,3 +247,90 @@ def test_small_pans_reuse_the_projects_already_fetched(browser, site) -> None:
     drag(left, right)  # a new stretch of the city comes into view
     assert len(asked) == 1
     assert "bbox=" in asked[0]
+
+
+@pytest.fixture(scope="module")
+def tile_server() -> Iterator[tuple[int, list[str]]]:
+    """A stand-in tile server on another origin than the portal's: its port and the paths asked."""
+    asked: list[str] = []
+
+    class Tiles(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(TILE)))
+            self.end_headers()
+            self.wfile.write(TILE)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), Tiles)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_address[1], asked
+    httpd.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def tiled_site(db_url: str, tile_server: tuple[int, list[str]]) -> Iterator[Server]:
+    """The portal over a base map whose tiles come from {s}.localhost (Chromium resolves every
+    *.localhost to this machine): another origin, allowed by img-src as http://*.localhost."""
+    url = f"http://{{s}}.localhost:{tile_server[0]}/{{z}}/{{x}}/{{y}}.png"
+    yield from serve(Settings(database_url=db_url, basemap_url=url))
+
+
+def test_the_map_page_runs_under_its_policy_with_tiles_from_another_host(
+    browser, tiled_site, tile_server
+) -> None:
+    page = open_page(browser, tiled_site, f"lang=en&{STREET}")
+    page.locator("img.leaflet-tile-loaded").first.wait_for()
+    assert any(path.startswith("/18/") for path in tile_server[1])
+    click_map_centre(page)
+    page.locator(".project-item").first.click()
+    page.locator("article.disclosure").wait_for()
+    assert csp_violations(page) == []
+    # the watch itself sees a refusal: an image from a host the policy does not name
+    page.evaluate("new Image().src = 'http://elsewhere.invalid/x.png'")
+    page.wait_for_function("() => window.cspViolations.length > 0")
+    assert page.evaluate("window.cspViolations") == ["img-src http://elsewhere.invalid/x.png"]
+
+
+def test_the_sheet_runs_under_its_policy(browser, site) -> None:
+    page = watched(browser)
+    page.add_init_script("window.print = () => { document.body.dataset.printed = 'yes'; };")
+    page.goto(f"{site.base}/projects/{ROAD.code}/sheet?lang=en")
+    page.locator(".map .leaflet-overlay-pane path").first.wait_for()
+    bar = page.locator("svg.bar rect.actual").first
+    ratio = bar.evaluate("r => r.getBoundingClientRect().width / r.ownerSVGElement.clientWidth")
+    assert round(ratio, 2) == 0.40  # the ROAD fixture is 40 % done
+    page.locator("button[data-print]").click()
+    page.wait_for_selector("body[data-printed=yes]")
+    assert csp_violations(page) == []
+    shot(page, "sheet")
+
+
+def test_swagger_ui_renders_the_operations_under_its_policy(browser, site) -> None:
+    page = watched(browser)
+    page.goto(f"{site.base}/docs")
+    page.locator(".opblock-summary-path", has_text="/api/projects").first.wait_for()
+    page.locator(".opblock-summary-path", has_text="/api/projects").first.click()
+    page.locator(".opblock-body").first.wait_for()
+    page.wait_for_timeout(300)
+    shot(page, "docs")
+    assert csp_violations(page) == []
+
+
+def test_redoc_renders_the_operations_under_its_policy(browser, site) -> None:
+    page = watched(browser)
+    page.goto(f"{site.base}/redoc")
+    page.locator("h2", has_text="List Projects").first.wait_for()
+    page.locator("[role=search] input").fill("district")
+    page.locator("[data-role='search:results'] li").first.wait_for()  # the search worker ran
+    shot(page, "redoc")
+    # the one refusal is the policy at work: Redoc's sidebar shows Redocly's logo from its CDN
+    logo = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+    assert page.evaluate("window.cspViolations") == [f"img-src {logo}"]
+    assert [m for m in REFUSED[page] if logo not in m] == []

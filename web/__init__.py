@@ -7,3 +7,5 @@ STATIC_DIR = WEB_DIR / "static"
 TEMPLATES_DIR = WEB_DIR / "templates"
 NODE_MODULES = WEB_DIR / "node_modules"  # npm ci in web/ (pinned in package-lock.json)
 LEAFLET_DIR = NODE_MODULES / "leaflet" / "dist"
+SWAGGER_UI_DIR = NODE_MODULES / "swagger-ui-dist"
+REDOC_DIR = NODE_MODULES / "redoc" / "bundles"

@@ -155,7 +155,8 @@ function clusterMarker(feature) {
     title, alt: title, keyboard: true,
     icon: L.divIcon({
       className: "cluster",
-      html: `<span style="border-color:${color}">${count(n)}</span>`,
+      // an element, not HTML: a style attribute in HTML is refused by the page's policy
+      html: h("span", { style: `border-color:${color}` }, count(n)),
       iconSize: [size, size],
     }),
   });
