@@ -59,11 +59,15 @@ def test_a_client_past_its_request_rate_gets_429_while_another_is_served(db_url:
         client_at(server, MAP) as map_client,
     ):
         assert [heavy.get("/api/layers").status_code for _ in range(3)] == [200] * 3
-        over = heavy.get("/api/layers")
+        over = heavy.get("/api/layers", headers={"Origin": "https://another.example"})
         served = map_client.get("/api/projects/at", params=CLICK)
         static = heavy.get("/static/app.css")
     assert over.headers["retry-after"] == "2"  # one token at 0.5 a second
     assert_too_many(over, "This client sends requests too fast; retry in {wait} s.", "/api/layers")
+    # another site's page may read why it must wait, and the answer is as guarded as any
+    assert over.headers["access-control-allow-origin"] == "*"
+    assert "retry-after" in over.headers["access-control-expose-headers"].lower()
+    assert over.headers["x-content-type-options"] == "nosniff"
     assert served.status_code == 200
     assert served.json()["features"][0]["properties"]["code"] == "FIX-ROAD-1"
     assert static.status_code == 200  # the browser's own files are not counted
