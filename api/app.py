@@ -38,10 +38,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             statement_timeout_ms=settings.statement_timeout_ms,
             pool_wait_s=settings.pool_wait_s,
         )
+        app.state.health_database = health.own_connection(dsn)
         app.state.data_version = DataVersion(settings.version_ttl)
         app.state.bodies = BodyCache(settings.cache_mb * 2**20, settings.cache_min_ms / 1000)
         yield
         app.state.database.close()
+        app.state.health_database.close()
 
     app = FastAPI(
         title="Allimi",

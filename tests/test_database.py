@@ -152,6 +152,7 @@ def _unavailable(response: httpx.Response, detail: str) -> None:
 
 
 def test_a_database_that_stops_answering_is_answered_503_in_time(db_url, proxy) -> None:
+    url = make_url(db_url)
     settings = Settings(
         database_url=_through(proxy, db_url),
         statement_timeout_ms=1500,
@@ -160,16 +161,19 @@ def test_a_database_that_stops_answering_is_answered_503_in_time(db_url, proxy) 
     )
     for running in serve(settings):
         assert running.http.get(PROJECT).status_code == 200  # a warm connection in the pool
+        assert running.http.get("/api/health").status_code == 200
         proxy.swallow()
         with ThreadPoolExecutor(2) as clients:
             waiting = [clients.submit(_timed, running.base, PROJECT, n) for n in (1, 2)]
             time.sleep(0.3)
             layers_meanwhile, layers_meanwhile_s = _timed(running.base, "/api/layers")
+            health, health_s = _timed(running.base, "/api/health")
             answers = [future.result() for future in waiting]
         # the statements left behind are being cancelled now, against the silent server
         layers_after, layers_after_s = _timed(running.base, "/api/layers")
         proxy.pass_traffic()
         back = running.http.get(PROJECT, params={"n": 3})
+        health_back = running.http.get("/api/health")
 
     for response, seconds in answers:
         _unavailable(response, "The database did not answer; try again shortly.")
@@ -178,7 +182,13 @@ def test_a_database_that_stops_answering_is_answered_503_in_time(db_url, proxy) 
     assert layers_meanwhile_s < 0.5
     assert layers_after.status_code == 200
     assert layers_after_s < 0.5
+    _unavailable(health, "The database is unreachable.")
+    assert health_s < 1
+    assert url.username not in health.text
+    assert url.database not in health.text
+    assert str(proxy.port) not in health.text
     assert back.status_code == 200
+    assert health_back.status_code == 200
 
 
 def test_a_request_waits_for_a_free_connection_at_most_pool_wait_s(db_url, proxy) -> None:
