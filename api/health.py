@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.database import Database
-from api.problems import DATABASE_ERRORS, RETRY_AFTER, problem_response
+from api.problems import DATABASE_ERRORS, RETRY_AFTER, documented, problem_response
 from geo.sql import Query
 
 router = APIRouter(tags=["health"])
@@ -37,7 +37,7 @@ def own_connection(dsn: str) -> Database:
 @router.get(
     "/api/health",
     response_model=Health,
-    responses={503: {"description": "The database is unreachable."}},
+    responses={503: documented("The database is unreachable.")},
 )
 async def health(request: Request) -> Health | JSONResponse:
     db: Database = request.app.state.health_database
