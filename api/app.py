@@ -43,11 +43,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         to_thread.current_default_thread_limiter().total_tokens = settings.concurrency
-        app.state.database = Database(libpq_dsn(read_url(settings)), settings.concurrency)
+        dsn = libpq_dsn(read_url(settings))
+        app.state.database = Database(
+            dsn,
+            settings.concurrency,
+            statement_timeout_ms=settings.statement_timeout_ms,
+            pool_wait_s=settings.pool_wait_s,
+        )
+        app.state.health_database = health.own_connection(dsn)
         app.state.data_version = DataVersion(settings.version_ttl)
         app.state.bodies = BodyCache(settings.cache_mb * 2**20, settings.cache_min_ms / 1000)
         yield
         app.state.database.close()
+        app.state.health_database.close()
 
     app = FastAPI(
         title="Allimi",

@@ -2,17 +2,31 @@
 
 A request waits for PostGIS without a worker thread, so serving one costs no hand-off between
 threads; the process keeps at most ``size`` connections, each running one statement at a time
-in autocommit (no transaction, no snapshot held between requests). A connection that fails or
-is interrupted mid-statement is closed, and the next request opens a fresh one.
+in autocommit (no transaction, no snapshot held between requests).
+
+Nothing waits for the database without a deadline, since a server behind a dead network path
+may never answer nor close the connection:
+
+- a free connection: ``pool_wait_s`` (then :class:`Busy`);
+- a new connection: ``CONNECT_TIMEOUT_S``, or the statement deadline when that is shorter;
+- a statement: the server's own ``statement_timeout`` (its ``QueryCanceled`` leaves the
+  connection fine) plus ``GRACE_S``, for a server that stopped answering (``TimeoutError``).
+
+TCP keepalives and ``tcp_user_timeout`` make the kernel notice a dead path to an idle
+connection too. A connection that answered an error (a value out of range, its statement
+cancelled by the server) goes back to the pool; one that failed, broke off or missed its
+deadline is closed, and the next request opens a fresh one.
 """
 
 from __future__ import annotations
 
 import asyncio
-from contextlib import suppress
+import ctypes
+import threading
 from typing import Any
 
 import psycopg2
+import psycopg2._psycopg
 import psycopg2.errors
 import psycopg2.extensions
 from fastapi import Request
@@ -24,9 +38,28 @@ from api.limits import statement
 from geo.sql import Query
 
 CONNECT_TIMEOUT_S = 5.0
-STATEMENT_TIMEOUT_MS = 30_000  # a public read that takes longer is cut off (answered 503)
+GRACE_S = 1.0  # past the server's statement_timeout, for its answer to arrive
+KEEPALIVES = {  # an idle connection whose path died is noticed within ~20 s
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 3,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,  # ms that sent data may stay unacknowledged
+}
 DROPPED = (psycopg2.OperationalError, psycopg2.InterfaceError)
 SEARCH_PATH = "disclosed,public"  # unqualified names are the published views (migration 0003)
+# One request, one core: PostgreSQL's parallel workers would let a single long public read
+# (a deep page, a city-wide view) take every core from the map's quick ones.
+ONE_CORE = "-c max_parallel_workers_per_gather=0"
+
+# psycopg2's ``connection.cancel()`` holds the GIL through libpq's blocking PQcancel, which
+# waits on the server: the libpq psycopg2 is linked to is called directly instead (ctypes
+# releases the GIL), from a thread of its own.
+_libpq = ctypes.CDLL(psycopg2._psycopg.__file__)
+_libpq.PQgetCancel.argtypes = [ctypes.c_void_p]
+_libpq.PQgetCancel.restype = ctypes.c_void_p
+_libpq.PQcancel.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+_libpq.PQfreeCancel.argtypes = [ctypes.c_void_p]
 
 
 def libpq_dsn(url: str) -> str:
@@ -62,52 +95,79 @@ async def _ready(conn: Connection) -> None:
         await _until_ready(conn.fileno(), reading=state == psycopg2.extensions.POLL_READ)
 
 
+def _cancel(handle: int) -> None:
+    """Ask the server to stop a statement; may wait until TCP gives up on a dead path."""
+    try:
+        _libpq.PQcancel(handle, ctypes.create_string_buffer(256), 256)
+    finally:
+        _libpq.PQfreeCancel(handle)
+
+
 def _discard(conn: Connection) -> None:
-    if not conn.closed and conn.isexecuting():
-        with suppress(psycopg2.Error):
-            conn.cancel()
+    """Close ``conn``; a statement it still runs is cancelled in the background (the server's
+    statement_timeout ends it anyway should the cancel never arrive)."""
+    executing = not conn.closed and conn.isexecuting()
+    if executing and (handle := _libpq.PQgetCancel(conn.pgconn_ptr)):
+        threading.Thread(target=_cancel, args=(handle,), daemon=True).start()
     conn.close()
+
+
+def _answered(exc: BaseException) -> bool:
+    """Whether the server itself answered ``exc``, so that the connection is still fine."""
+    if isinstance(exc, psycopg2.errors.QueryCanceled):
+        return True
+    return isinstance(exc, psycopg2.Error) and not isinstance(exc, DROPPED)
 
 
 class Database:
     """At most ``size`` connections to ``dsn``, opened on demand and reused while healthy."""
 
-    def __init__(self, dsn: str, size: int) -> None:
+    def __init__(
+        self, dsn: str, size: int, *, statement_timeout_ms: int, pool_wait_s: float
+    ) -> None:
         self._dsn = dsn
         self._idle: list[Connection] = []
         self._slots = asyncio.Semaphore(size)
+        self._statement_timeout_ms = statement_timeout_ms
+        self._statement_s = statement_timeout_ms / 1000 + GRACE_S
+        self._connect_s = min(CONNECT_TIMEOUT_S, self._statement_s)
+        self._pool_wait_s = pool_wait_s
 
     async def _connect(self) -> Connection:
         conn = psycopg2.connect(
             self._dsn,
             async_=True,
             options=f"{parse_dsn(self._dsn).get('options', '')} -c search_path={SEARCH_PATH} "
-            f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+            f"-c statement_timeout={self._statement_timeout_ms} {ONE_CORE}",
             application_name="allimi-api",
+            **KEEPALIVES,
         )
         try:
-            await asyncio.wait_for(_ready(conn), CONNECT_TIMEOUT_S)
+            await asyncio.wait_for(_ready(conn), self._connect_s)
         except BaseException:
             conn.close()
             raise
         return conn
 
     async def _use(self, conn: Connection, query: Query) -> list[tuple[Any, ...]]:
-        """Run ``query`` on ``conn``; back to the pool afterwards, or closed if anything failed."""
+        """Run ``query`` on ``conn``; back to the pool afterwards unless the connection failed."""
         try:
             cursor = conn.cursor()
             cursor.execute(query.sql, query.params)
-            await _ready(conn)
+            await asyncio.wait_for(_ready(conn), self._statement_s)
             found = cursor.fetchall()
-        except BaseException:
-            _discard(conn)
+        except BaseException as exc:
+            if _answered(exc) and not conn.closed and not conn.isexecuting():
+                self._idle.append(conn)
+            else:
+                _discard(conn)
             raise
         self._idle.append(conn)
         return found
 
     async def rows(self, query: Query) -> list[tuple[Any, ...]]:
         """Every row of ``query``, in a slot of the pool within the client's share of it."""
-        async with statement(self._slots):
+        async with statement(self._slots, self._pool_wait_s):
             if self._idle:
                 try:
                     return await self._use(self._idle.pop(), query)

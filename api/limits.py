@@ -25,13 +25,13 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.problems import Problem, problem_response
+from api.problems import RETRY_AFTER, Problem, problem_response
 from geo.settings import Settings
 
 # Apache's LimitRequestFields default: browsers and proxies send a few dozen at most.
@@ -142,25 +142,38 @@ async def within_budget(make: Callable[P, Awaitable[T]], *args: P.args, **kwargs
 
 
 @asynccontextmanager
-async def statement(pool: asyncio.Semaphore) -> AsyncIterator[None]:
+async def statement(pool: asyncio.Semaphore, wait_s: float) -> AsyncIterator[None]:
     """A slot of ``pool`` for one statement, within the requesting client's own at-once limit
-    (and the heavy lane's); the client is charged the time the statement holds the slot."""
+    (and the heavy lane's), waited for at most ``wait_s`` in all: then a 503 problem. The client
+    is charged the time the statement holds the slot."""
     client = _CLIENT.get()
-    if client is None:
-        async with pool:
-            yield
-        return
-    client.busy += 1
+    gates: list[asyncio.Semaphore] = [pool]
+    if client is not None:
+        lane = client.lane(time.monotonic())
+        gates = [client.statements, *([lane] if lane else []), pool]
+        client.busy += 1
     try:
-        async with client.statements, client.lane(time.monotonic()) or nullcontext(), pool:
+        async with AsyncExitStack() as held:
+            try:
+                async with asyncio.timeout(wait_s):
+                    for gate in gates:
+                        await held.enter_async_context(gate)
+            except TimeoutError:
+                raise Problem(
+                    503,
+                    "Every database connection is busy; try again shortly.",
+                    headers=RETRY_AFTER,
+                ) from None
             began = time.monotonic()
             try:
                 yield
             finally:
-                now = time.monotonic()
-                client.db.spend(max(0.0, now - began - client.free_s), now)
+                if client is not None:
+                    now = time.monotonic()
+                    client.db.spend(max(0.0, now - began - client.free_s), now)
     finally:
-        client.busy -= 1
+        if client is not None:
+            client.busy -= 1
 
 
 class ClientLimits:

@@ -7,6 +7,7 @@ from http import HTTPStatus
 from typing import Any
 
 import psycopg2
+import psycopg2.errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -15,6 +16,7 @@ from starlette.exceptions import HTTPException
 PROBLEM_JSON = "application/problem+json"
 # The database is down, unreachable, or did not answer in time: a 503, never a 500.
 DATABASE_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError, TimeoutError)
+RETRY_AFTER = {"Retry-After": "5"}  # seconds
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["type", "title", "status", "detail"],
@@ -118,7 +120,21 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_database_down(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(
-        503, "The database did not answer; try again shortly.", instance=request.url.path
+        503,
+        "The database did not answer; try again shortly.",
+        instance=request.url.path,
+        headers=RETRY_AFTER,
+    )
+
+
+async def _on_data_error(request: Request, exc: Exception) -> JSONResponse:
+    """A value the statement computed or compared is out of range (SQLSTATE class 22)."""
+    reason = "A value in this request is out of the range the database can handle."
+    return problem_response(
+        400,
+        reason,
+        instance=request.url.path,
+        errors=[{"parameter": "request", "reason": reason}],
     )
 
 
@@ -134,3 +150,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _on_http)
     for error in DATABASE_ERRORS:
         app.add_exception_handler(error, _on_database_down)
+    app.add_exception_handler(psycopg2.errors.DataError, _on_data_error)

@@ -51,6 +51,18 @@ class Settings(BaseSettings):
         "(more requests wait their turn), and threads for pages rendered in Python. Scale out "
         "with more processes rather than more connections per process.",
     )
+    statement_timeout_ms: int = Field(
+        default=30_000,
+        ge=1,
+        description="A public read that runs longer is cut off by the server and answered 503; "
+        "the API stops waiting one second later even when the server does not answer at all.",
+    )
+    pool_wait_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds a request waits for a free database connection before it is "
+        "answered 503 with Retry-After.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     demo_projects: int = Field(default=3000, ge=0)

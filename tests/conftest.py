@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api.app import create_app
@@ -72,10 +73,11 @@ class Server:
     http: httpx.Client
 
 
-def serve(settings: Settings) -> Iterator[Server]:
-    """Run the app under uvicorn in a thread on a free port; real HTTP, real database."""
+def serve(settings: Settings, app: FastAPI | None = None) -> Iterator[Server]:
+    """Run the app (``create_app(settings)`` unless given) under uvicorn in a thread on a free
+    port; real HTTP, real database."""
     port = free_port()
-    config = uvicorn_config(create_app(settings), settings, "127.0.0.1", port, "warning")
+    config = uvicorn_config(app or create_app(settings), settings, "127.0.0.1", port, "warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

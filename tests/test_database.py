@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import psycopg2.errors
+import pytest
+from fastapi import Request
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
-from api import database
+from api.app import create_app
+from api.database import Database, database, libpq_dsn
 from geo.settings import Settings
+from geo.sql import Query
 from tests.city import ROAD
 from tests.conftest import serve
+from tests.tcp_proxy import TcpProxy, tcp_proxy
 
+PROJECT = f"/api/projects/{ROAD.code}"
+BACKEND = Query("SELECT pg_backend_pid()")
 API_SESSIONS = text(
     "SELECT count(*) FROM pg_stat_activity "
     "WHERE application_name = 'allimi-api' AND datname = current_database()"
@@ -62,9 +74,140 @@ def test_connections_the_server_drops_are_replaced_unnoticed(db_url, engine) -> 
     assert statuses == [200] * 6
 
 
-def test_a_statement_that_runs_too_long_answers_503(db_url, monkeypatch) -> None:
-    monkeypatch.setattr(database, "STATEMENT_TIMEOUT_MS", 1)
-    for running in serve(Settings(database_url=db_url)):
+def test_a_statement_that_runs_too_long_answers_503(db_url) -> None:
+    for running in serve(Settings(database_url=db_url, statement_timeout_ms=1)):
         response = running.http.get("/api/districts")
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["detail"] == "The database did not answer; try again shortly."
+
+
+def test_errors_the_server_answers_leave_the_connection_in_the_pool(db_url) -> None:
+    async def errors_then_backend() -> tuple[int, int, int]:
+        db = Database(libpq_dsn(db_url), 1, statement_timeout_ms=200, pool_wait_s=1)
+        try:
+            first = await db.scalar(BACKEND)
+            with pytest.raises(psycopg2.errors.DataError):
+                await db.rows(Query("SELECT 1/0"))
+            after_data_error = await db.scalar(BACKEND)
+            with pytest.raises(psycopg2.errors.QueryCanceled):
+                await db.rows(Query("SELECT pg_sleep(2)"))
+            return first, after_data_error, await db.scalar(BACKEND)
+        finally:
+            db.close()
+
+    first, after_data_error, after_cancel = asyncio.run(errors_then_backend())
+    assert after_data_error == first
+    assert after_cancel == first
+
+
+def test_a_data_error_answers_400_naming_the_request(db_url) -> None:
+    settings = Settings(database_url=db_url)
+    app = create_app(settings)
+
+    @app.get("/divide-by-zero")
+    async def divide_by_zero(request: Request) -> list[tuple[int]]:
+        return await database(request).rows(Query("SELECT 1/0"))
+
+    for running in serve(settings, app):
+        response = running.http.get("/divide-by-zero")
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    reason = "A value in this request is out of the range the database can handle."
+    assert response.json() == {
+        "type": "about:blank",
+        "title": "Bad Request",
+        "status": 400,
+        "detail": reason,
+        "instance": "/divide-by-zero",
+        "errors": [{"parameter": "request", "reason": reason}],
+    }
+
+
+@pytest.fixture
+def proxy(db_url) -> Iterator[TcpProxy]:
+    """A relay between the API and the test database, to cut silently."""
+    url = make_url(db_url)
+    with tcp_proxy(url.host or "127.0.0.1", url.port or 5432) as relay:
+        yield relay
+
+
+def _through(proxy: TcpProxy, db_url: str) -> str:
+    return make_url(db_url).set(host="127.0.0.1", port=proxy.port).render_as_string(False)
+
+
+def _timed(base: str, path: str) -> tuple[httpx.Response, float]:
+    with httpx.Client(base_url=base, timeout=30) as client:
+        began = time.monotonic()
+        response = client.get(path)
+        return response, time.monotonic() - began
+
+
+def _unavailable(response: httpx.Response, detail: str) -> None:
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["detail"] == detail
+
+
+def test_a_database_that_stops_answering_is_answered_503_in_time(db_url, proxy) -> None:
+    url = make_url(db_url)
+    settings = Settings(
+        database_url=_through(proxy, db_url),
+        statement_timeout_ms=1500,
+        cache_mb=0,
+        version_ttl=0,
+    )
+    for running in serve(settings):
+        assert running.http.get(PROJECT).status_code == 200  # a warm connection in the pool
+        assert running.http.get("/api/health").status_code == 200
+        proxy.swallow()
+        with ThreadPoolExecutor(2) as clients:
+            waiting = [clients.submit(_timed, running.base, PROJECT) for _ in range(2)]
+            time.sleep(0.3)
+            layers_meanwhile, layers_meanwhile_s = _timed(running.base, "/api/layers")
+            health, health_s = _timed(running.base, "/api/health")
+            answers = [future.result() for future in waiting]
+        # the statements left behind are being cancelled now, against the silent server
+        layers_after, layers_after_s = _timed(running.base, "/api/layers")
+        proxy.pass_traffic()
+        back = running.http.get(PROJECT)
+        health_back = running.http.get("/api/health")
+
+    for response, seconds in answers:
+        _unavailable(response, "The database did not answer; try again shortly.")
+        assert 1.5 < seconds < 4
+    assert layers_meanwhile.status_code == 200
+    assert layers_meanwhile_s < 0.5
+    assert layers_after.status_code == 200
+    assert layers_after_s < 0.5
+    _unavailable(health, "The database is unreachable.")
+    assert health_s < 1
+    assert url.username not in health.text
+    assert url.database not in health.text
+    assert str(proxy.port) not in health.text
+    assert back.status_code == 200
+    assert health_back.status_code == 200
+
+
+def test_a_request_waits_for_a_free_connection_at_most_pool_wait_s(db_url, proxy) -> None:
+    settings = Settings(
+        database_url=_through(proxy, db_url),
+        concurrency=1,
+        pool_wait_s=0.5,
+        statement_timeout_ms=3000,
+        cache_mb=0,
+        version_ttl=0,
+    )
+    for running in serve(settings):
+        assert running.http.get(PROJECT).status_code == 200
+        proxy.swallow()
+        with ThreadPoolExecutor(1) as clients:
+            holding = clients.submit(_timed, running.base, PROJECT)  # takes the one slot
+            time.sleep(0.3)
+            waited, waited_s = _timed(running.base, PROJECT)
+            held, _ = holding.result()
+    _unavailable(waited, "Every database connection is busy; try again shortly.")
+    assert 0.5 <= waited_s < 2
+    _unavailable(held, "The database did not answer; try again shortly.")
