@@ -109,7 +109,7 @@ class Settings(BaseSettings):
         "a client past it (and its burst) gets 429 for answers not already kept in memory.",
     )
     client_db_burst: float = Field(
-        default=10.0,
+        default=3.0,
         gt=0,
         description="Seconds of database time a client may use at once above its share; past "
         "half of it, its statements run one at a time with those of other such clients.",
