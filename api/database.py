@@ -7,7 +7,7 @@ in autocommit (no transaction, no snapshot held between requests).
 Nothing waits for the database without a deadline, since a server behind a dead network path
 may never answer nor close the connection:
 
-- a free connection: ``pool_wait_s`` (then :class:`Busy`);
+- a free connection: ``pool_wait_s`` (then a 503 problem: ``api.limits.statement``);
 - a new connection: ``CONNECT_TIMEOUT_S``, or the statement deadline when that is shorter;
 - a statement: the server's own ``statement_timeout`` (its ``QueryCanceled`` leaves the
   connection fine) plus ``GRACE_S``, for a server that stopped answering (``TimeoutError``).
@@ -154,7 +154,8 @@ class Database:
         try:
             cursor = conn.cursor()
             cursor.execute(query.sql, query.params)
-            await asyncio.wait_for(_ready(conn), self._statement_s)
+            async with asyncio.timeout(self._statement_s):  # no task of its own, as wait_for's
+                await _ready(conn)
             found = cursor.fetchall()
         except BaseException as exc:
             if _answered(exc) and not conn.closed and not conn.isexecuting():

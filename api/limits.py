@@ -141,6 +141,12 @@ async def within_budget(make: Callable[P, Awaitable[T]], *args: P.args, **kwargs
     return await make(*args, **kwargs)
 
 
+def _charge(client: Client | None, began: float) -> None:
+    if client is not None:
+        now = time.monotonic()
+        client.db.spend(max(0.0, now - began - client.free_s), now)
+
+
 @asynccontextmanager
 async def statement(pool: asyncio.Semaphore, wait_s: float) -> AsyncIterator[None]:
     """A slot of ``pool`` for one statement, within the requesting client's own at-once limit
@@ -167,10 +173,13 @@ async def statement(pool: asyncio.Semaphore, wait_s: float) -> AsyncIterator[Non
             began = time.monotonic()
             try:
                 yield
-            finally:
-                if client is not None:
-                    now = time.monotonic()
-                    client.db.spend(max(0.0, now - began - client.free_s), now)
+            except Exception as exc:
+                # the server answered an error (it has a SQLSTATE): it did the work, charge it;
+                # a database that never answered did none, and the client is not to blame
+                if getattr(exc, "pgcode", None):
+                    _charge(client, began)
+                raise
+            _charge(client, began)
     finally:
         if client is not None:
             client.busy -= 1
