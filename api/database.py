@@ -8,7 +8,8 @@ Nothing waits for the database without a deadline, since a server behind a dead 
 may never answer nor close the connection:
 
 - a free connection: ``pool_wait_s`` (then a 503 problem: ``api.limits.statement``);
-- a new connection: ``CONNECT_TIMEOUT_S``, or the statement deadline when that is shorter;
+- a new connection, the server's name looked up included: ``CONNECT_TIMEOUT_S``, or the
+  statement deadline when that is shorter;
 - a statement: the server's own ``statement_timeout`` (its ``QueryCanceled`` leaves the
   connection fine) plus ``GRACE_S``, for a server that stopped answering (``TimeoutError``).
 
@@ -22,7 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import ipaddress
+import socket
 import threading
+from contextlib import suppress
 from typing import Any
 
 import psycopg2
@@ -133,20 +137,39 @@ class Database:
         self._connect_s = min(CONNECT_TIMEOUT_S, self._statement_s)
         self._pool_wait_s = pool_wait_s
 
+    async def _address(self) -> dict[str, str]:
+        """``hostaddr`` for the server's host name, looked up in a worker thread: libpq's own
+        lookup would block the event loop for as long as a name server keeps silent."""
+        params = parse_dsn(self._dsn)
+        host = params.get("host", "")
+        if not host or "hostaddr" in params or "," in host or host.startswith("/"):
+            return {}
+        with suppress(ValueError):
+            ipaddress.ip_address(host)
+            return {}
+        port = params.get("port") or "5432"
+        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
+        # every address, tried in turn as libpq does with a name (IPv6 first, say, then IPv4)
+        return {"host": ",".join([host] * len(addresses)), "hostaddr": ",".join(addresses)}
+
     async def _connect(self) -> Connection:
-        conn = psycopg2.connect(
-            self._dsn,
-            async_=True,
-            options=f"{parse_dsn(self._dsn).get('options', '')} -c search_path={SEARCH_PATH} "
-            f"-c statement_timeout={self._statement_timeout_ms} {ONE_CORE}",
-            application_name="allimi-api",
-            **KEEPALIVES,
-        )
-        try:
-            await asyncio.wait_for(_ready(conn), self._connect_s)
-        except BaseException:
-            conn.close()
-            raise
+        async with asyncio.timeout(self._connect_s):
+            address = await self._address()
+            conn = psycopg2.connect(
+                self._dsn,
+                async_=True,
+                options=f"{parse_dsn(self._dsn).get('options', '')} -c search_path={SEARCH_PATH} "
+                f"-c statement_timeout={self._statement_timeout_ms} {ONE_CORE}",
+                application_name="allimi-api",
+                **KEEPALIVES,
+                **address,
+            )
+            try:
+                await _ready(conn)
+            except BaseException:
+                conn.close()
+                raise
         return conn
 
     async def _use(self, conn: Connection, query: Query) -> list[tuple[Any, ...]]:

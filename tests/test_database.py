@@ -211,3 +211,12 @@ def test_a_request_waits_for_a_free_connection_at_most_pool_wait_s(db_url, proxy
     _unavailable(waited, "Every database connection is busy; try again shortly.")
     assert 0.5 <= waited_s < 2
     _unavailable(held, "The database did not answer; try again shortly.")
+
+
+def test_a_server_named_by_host_name_is_reached(db_url) -> None:
+    """The name is looked up in a worker thread and its addresses handed to libpq."""
+    named = make_url(db_url).set(host="localhost").render_as_string(False)
+    for running in serve(Settings(database_url=named)):
+        response = running.http.get(PROJECT)
+    assert response.status_code == 200
+    assert response.json()["id"] == PROJECT.rsplit("/", 1)[1]
