@@ -1,15 +1,14 @@
-"""Administrative boundaries: reading them from GeoJSON (repairing bad rings) and storing them."""
+"""Administrative boundaries: Seoul's, shipped in ``data/``, and storing them as districts."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import shapely
-from shapely.geometry import MultiPolygon, Polygon, shape
+from shapely.geometry import MultiPolygon
 from sqlalchemy import Connection, text
 
+from geo.boundary_file import read_boundaries
 from geo.settings import DATA_DIR
 
 SEOUL_DISTRICTS = DATA_DIR / "seoul" / "gu_2015_simple.geojson"
@@ -24,27 +23,14 @@ class Area:
     geom: MultiPolygon
 
 
-def polygonal(geom: shapely.Geometry) -> MultiPolygon:
-    """A valid MultiPolygon: ``make_valid`` repairs self-intersections; stray lines are dropped."""
-    if not geom.is_valid:
-        geom = shapely.make_valid(geom)
-    parts = [g for g in shapely.get_parts(geom) if isinstance(g, Polygon) and not g.is_empty]
-    nested = [p for g in shapely.get_parts(geom) if isinstance(g, MultiPolygon) for p in g.geoms]
-    return MultiPolygon(parts + nested)
-
-
 def read_areas(path: Path, code: str, name_ko: str, name_en: str) -> list[Area]:
-    features = json.loads(path.read_text(encoding="utf-8"))["features"]
-    areas = [
-        Area(
-            code=str(f["properties"][code]),
-            name_ko=f["properties"][name_ko],
-            name_en=f["properties"][name_en],
-            geom=polygonal(shape(f["geometry"])),
-        )
-        for f in features
+    """The areas of a shipped file, whose few invalid rings are known and repaired on purpose
+    (two legal dongs)."""
+    frame = read_boundaries(path, code, repair=True)
+    return [
+        Area(code=row[code], name_ko=row[name_ko], name_en=row[name_en], geom=row.geometry)
+        for _, row in frame.iterrows()
     ]
-    return sorted(areas, key=lambda a: a.code)
 
 
 def seoul_districts() -> list[Area]:
