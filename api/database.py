@@ -132,7 +132,11 @@ class Database:
         self._dsn = dsn
         self._idle: list[Connection] = []
         self._slots = asyncio.Semaphore(size)
-        self._statement_timeout_ms = statement_timeout_ms
+        self._params = parse_dsn(dsn)
+        self._options = (
+            f"{self._params.get('options', '')} -c search_path={SEARCH_PATH} "
+            f"-c statement_timeout={statement_timeout_ms} {ONE_CORE}"
+        )
         self._statement_s = statement_timeout_ms / 1000 + GRACE_S
         self._connect_s = min(CONNECT_TIMEOUT_S, self._statement_s)
         self._pool_wait_s = pool_wait_s
@@ -140,14 +144,13 @@ class Database:
     async def _address(self) -> dict[str, str]:
         """``hostaddr`` for the server's host name, looked up in a worker thread: libpq's own
         lookup would block the event loop for as long as a name server keeps silent."""
-        params = parse_dsn(self._dsn)
-        host = params.get("host", "")
-        if not host or "hostaddr" in params or "," in host or host.startswith("/"):
+        host = self._params.get("host", "")
+        if not host or "hostaddr" in self._params or "," in host or host.startswith("/"):
             return {}
         with suppress(ValueError):
             ipaddress.ip_address(host)
             return {}
-        port = params.get("port") or "5432"
+        port = self._params.get("port") or "5432"
         found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
         # every address, tried in turn as libpq does with a name (IPv6 first, say, then IPv4)
@@ -159,8 +162,7 @@ class Database:
             conn = psycopg2.connect(
                 self._dsn,
                 async_=True,
-                options=f"{parse_dsn(self._dsn).get('options', '')} -c search_path={SEARCH_PATH} "
-                f"-c statement_timeout={self._statement_timeout_ms} {ONE_CORE}",
+                options=self._options,
                 application_name="allimi-api",
                 **KEEPALIVES,
                 **address,

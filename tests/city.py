@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
@@ -125,6 +126,14 @@ STALE = Fixture(
 
 PUBLISHED = [ROAD, VALVE, LIBRARY, PARK, STALE]
 ALL = [*PUBLISHED, HIDDEN]
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
+    """The web-map tile (z, x, y) holding a point."""
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return z, x, y
 
 
 def build(conn: Connection) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 
 import mapbox_vector_tile
 from sqlalchemy import text
@@ -13,14 +12,7 @@ from geo.filters import ProjectFilter
 from layers import PROJECTS
 from layers.render import features as features_query
 from layers.render import tile as tile_query
-from tests.city import HIDDEN, LIBRARY, PUBLISHED, ROAD, VALVE
-
-
-def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
-    n = 2**z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return z, x, y
+from tests.city import HIDDEN, LIBRARY, PUBLISHED, ROAD, VALVE, tile_of
 
 
 def test_catalogue_lists_layers_with_legends_and_links(server) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 
 import pytest
@@ -11,7 +10,7 @@ from fastapi.routing import APIRoute
 from api import pages
 from api.app import ROUTERS
 from geo.settings import Settings
-from tests.city import PUBLISHED, ROAD
+from tests.city import PUBLISHED, ROAD, tile_of
 from tests.conftest import VERSION_TTL, serve
 
 FORGED = {"Host": "evil.example", "X-Forwarded-Proto": "gopher", "X-Forwarded-Host": "evil.example"}
@@ -61,10 +60,7 @@ def test_if_none_match_star_is_304_only_where_there_is_a_resource(server) -> Non
 
 
 def _example_path(route: APIRoute) -> str:
-    z = 16
-    n = 2**z
-    x = int((127.0005 + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(37.5))) / math.pi) / 2 * n)
+    z, x, y = tile_of(127.0005, 37.5, 16)
     values = {
         "code": ROAD.code,
         "layer_id": "projects",
