@@ -22,6 +22,7 @@ from api import (
     sheet,
 )
 from api.caching import BodyCache, DataVersion
+from api.city import CityCache
 from api.database import Database, libpq_dsn
 from api.head import HeadAsGet
 from api.limits import ClientLimits, HeaderLimits
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.health_database = health.own_connection(dsn)
         app.state.data_version = DataVersion(settings.version_ttl)
+        app.state.city = CityCache()
         app.state.bodies = BodyCache(settings.cache_mb * 2**20, settings.cache_min_ms / 1000)
         yield
         app.state.database.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,6 +13,7 @@ from sqlalchemy import text
 from geo import migrate as migrations
 from geo.db import engine_for, prepare, read_url
 from geo.errors import AllimiError
+from geo.jurisdiction import SEOUL, City, init_city, parse_city, read_city, stored_jurisdiction
 from geo.provision import stop_local
 from geo.sample.generator import SampleSpec
 from geo.sample.loader import load_sample
@@ -24,6 +26,8 @@ app = typer.Typer(
 )
 db = typer.Typer(help="The PostGIS database.", no_args_is_help=True)
 app.add_typer(db, name="db")
+city = typer.Typer(help="The city the portal discloses.", no_args_is_help=True)
+app.add_typer(city, name="city")
 
 
 def _say(message: str) -> None:
@@ -44,6 +48,32 @@ def _project_count(url: str) -> int:
             return int(conn.execute(text("SELECT count(*) FROM projects")).scalar_one())
     finally:
         engine.dispose()
+
+
+def _init_city(url: str, config: City) -> None:
+    engine = engine_for(url)
+    try:
+        with engine.begin() as conn:
+            districts = init_city(conn, config)
+    finally:
+        engine.dispose()
+    _say(
+        f"{config.name[config.languages[0]]} is set up: {districts} districts, languages "
+        f"{', '.join(config.languages)}, currency {config.currency}."
+    )
+
+
+def _city_or_seoul(url: str) -> None:
+    """Set Seoul up when the database has no city yet (a new portal's default)."""
+    engine = engine_for(url)
+    try:
+        with engine.connect() as conn:
+            found = stored_jurisdiction(conn)
+    finally:
+        engine.dispose()
+    if found is None:
+        _say("No city is set up yet: setting up Seoul, the default.")
+        _init_city(url, read_city(SEOUL))
 
 
 def _load_demo(url: str, spec: SampleSpec, replace: bool) -> None:
@@ -72,6 +102,7 @@ def run(
     """Provision PostGIS, migrate, load the demo city if empty, and serve the portal."""
     settings = get_settings()
     url = _ready_database()
+    _city_or_seoul(url)
     if _project_count(url) == 0 and settings.demo_projects:
         _load_demo(url, SampleSpec(projects=settings.demo_projects, as_of=date.today()), False)
     serve(read_url(settings), host or settings.host, port or settings.port)
@@ -102,13 +133,82 @@ def demo(
     ] = None,
     replace: Annotated[bool, typer.Option(help="Replace existing sample projects.")] = False,
 ) -> None:
-    """Generate the synthetic demo city (Seoul's 25 districts) into the database."""
+    """Generate synthetic projects inside the city's boundaries (Seoul when none is set up)."""
     try:
         day = date.fromisoformat(as_of) if as_of else date.today()
     except ValueError:
         raise AllimiError(f"--as-of {as_of!r} is not a date in the form YYYY-MM-DD.") from None
     url = _ready_database()
+    _city_or_seoul(url)
     _load_demo(url, SampleSpec(projects=projects, seed=seed, as_of=day), replace)
+
+
+def _pairs(values: list[str], option: str) -> dict[str, str]:
+    """``lang=text`` options as a dict."""
+    out = {}
+    for value in values:
+        lang, sep, text_ = value.partition("=")
+        if not sep or not lang or not text_:
+            raise AllimiError(f"{option} {value!r} is not LANGUAGE=TEXT (e.g. vi=Quận).")
+        out[lang.strip()] = text_.strip()
+    return out
+
+
+Pairs = Annotated[list[str], typer.Option(metavar="LANG=TEXT")]
+
+
+@city.command("init")
+def city_init(
+    config: Annotated[
+        Path | None, typer.Option(help="A city file (TOML; see data/seoul/city.toml).")
+    ] = None,
+    boundaries: Annotated[
+        Path | None, typer.Option(help="Districts: GeoJSON, GeoPackage or zipped Shapefile.")
+    ] = None,
+    code_field: Annotated[str | None, typer.Option(help="Field of each district's code.")] = None,
+    name_field: Pairs = [],  # noqa: B006 - typer reads the default, never mutates it
+    name: Pairs = [],  # noqa: B006
+    level_name: Pairs = [],  # noqa: B006
+    code_prefix: Annotated[str | None, typer.Option(help="Project codes start with it.")] = None,
+    currency: Annotated[str | None, typer.Option(help="ISO 4217 code, e.g. VND.")] = None,
+    timezone: Annotated[str | None, typer.Option(help="IANA name, e.g. Asia/Ho_Chi_Minh.")] = None,
+    languages: Annotated[
+        str | None, typer.Option(help="Offered languages, the default first: vi,en.")
+    ] = None,
+    attribution: Annotated[str, typer.Option(help="Whom the boundaries come from.")] = "",
+    repair: Annotated[bool, typer.Option(help="Repair invalid rings (make_valid).")] = False,
+) -> None:
+    """Set the city up in an empty portal: its boundaries, names, languages, money and codes.
+
+    Either a city file (--config), or the options; --name-field, --name and --level-name take
+    LANGUAGE=TEXT and may be repeated (--name vi="Đà Nẵng" --name en="Da Nang")."""
+    if config is not None:
+        chosen = read_city(config)
+    else:
+        if boundaries is None or code_field is None:
+            raise AllimiError("Give --config FILE, or --boundaries FILE and --code-field FIELD.")
+        values: dict[str, object] = {
+            "name": _pairs(name, "--name"),
+            "boundaries": boundaries,
+            "levels": [
+                {
+                    "label": _pairs(level_name, "--level-name"),
+                    "code": code_field,
+                    "name": _pairs(name_field, "--name-field"),
+                }
+            ],
+            "attribution": attribution,
+            "repair": repair,
+        }
+        given = {
+            "code_prefix": code_prefix,
+            "currency": currency,
+            "timezone": timezone,
+            "languages": languages.split(",") if languages else None,
+        }
+        values.update({k: v for k, v in given.items() if v is not None})
+        chosen = parse_city(values, "allimi city init")
+    _init_city(_ready_database(), chosen)
 
 
 @db.command("start")

@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
+from api.city import City, city
 from api.database import database
 from geo.flags import AHEAD_POINTS, BEHIND_POINTS, STALE_DAYS
 from geo.settings import Settings
 from geo.sql import Query
-from geo.vocab import CATEGORIES, PROJECT_TYPES, STATUSES, Term
-from web import STATIC_DIR
 
 router = APIRouter(tags=["config"])
 SAMPLE = Query("SELECT EXISTS (SELECT 1 FROM projects WHERE published AND is_sample)")
 AGENCIES = Query(
-    "SELECT code, name_ko, name_en FROM agencies a WHERE EXISTS "
-    "(SELECT 1 FROM projects p WHERE p.agency_code = a.code AND p.published) ORDER BY name_ko"
+    "SELECT code, name FROM agencies a WHERE EXISTS "
+    "(SELECT 1 FROM projects p WHERE p.agency_code = a.code AND p.published) ORDER BY code"
 )
+Translations = dict[str, str]
 
 
 class Label(BaseModel):
-    ko: str
-    en: str
+    label: Translations
     oc4ids: str
+
+
+class CategoryLabel(Label):
+    color: str
 
 
 class Basemap(BaseModel):
@@ -33,40 +38,63 @@ class Basemap(BaseModel):
 
 class Agency(BaseModel):
     code: str
-    name_ko: str
-    name_en: str
+    name: Translations
+
+
+class Jurisdiction(BaseModel):
+    name: Translations
+    languages: list[str]  # the first is the default
+    currency: str
+    timezone: str
+    levels: list[Translations]  # what each administrative level is called, outermost first
+    bounds: tuple[float, float, float, float] | None  # of its districts (EPSG:4326)
+    attribution: str  # whom its boundaries come from
 
 
 class Config(BaseModel):
     sample_data: bool
+    jurisdiction: Jurisdiction
     languages: list[str]
     basemap: Basemap
     agencies: list[Agency]
-    categories: dict[str, Label]
+    categories: dict[str, CategoryLabel]
     statuses: dict[str, Label]
     project_types: dict[str, Label]
+    document_types: dict[str, Label]
     thresholds: dict[str, int]
 
 
-def _labels(terms: dict[str, Term]) -> dict[str, Label]:
-    return {code: Label(ko=t.ko, en=t.en, oc4ids=t.oc4ids) for code, t in terms.items()}
-
-
 @router.get("/api/config", response_model=Config)
-async def config(request: Request) -> Config:
-    """Labels, thresholds, agencies, the base map, and whether the data is a synthetic sample."""
+async def config(request: Request, here: Annotated[City, Depends(city)]) -> Config:
+    """The city (names, languages, currency, extent), labels, thresholds, agencies, the base
+    map, and whether the data is a synthetic sample."""
     settings: Settings = request.app.state.settings
     db = database(request)
     sample = await db.scalar(SAMPLE)
     agencies = await db.rows(AGENCIES)
+    j = here.jurisdiction
+
+    def terms(vocabulary: str) -> dict[str, Label]:
+        return {code: Label(**e) for code, e in here.terms.get(vocabulary, {}).items()}
+
     return Config(
         sample_data=bool(sample),
-        languages=sorted(path.stem for path in (STATIC_DIR / "i18n").glob("*.json")),
-        agencies=[Agency(code=a[0], name_ko=a[1], name_en=a[2]) for a in agencies],
+        jurisdiction=Jurisdiction(
+            name=here.offered(j.name),
+            languages=j.languages,
+            currency=j.currency,
+            timezone=j.timezone,
+            levels=[here.offered(level) for level in j.levels],
+            bounds=here.bounds,
+            attribution=j.attribution,
+        ),
+        languages=j.languages,
+        agencies=[Agency(code=a[0], name=here.offered(a[1])) for a in agencies],
         basemap=Basemap(url=settings.basemap_url or None, attribution=settings.basemap_attribution),
-        categories=_labels(CATEGORIES),
-        statuses=_labels(STATUSES),
-        project_types=_labels(PROJECT_TYPES),
+        categories={code: CategoryLabel(**e) for code, e in here.categories.items()},
+        statuses=terms("status"),
+        project_types=terms("project_type"),
+        document_types=terms("document_type"),
         thresholds={
             "stale_days": STALE_DAYS,
             "behind_points": BEHIND_POINTS,

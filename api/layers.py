@@ -8,13 +8,16 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.caching import cached
-from api.database import Database, database
+from api.city import City, city
+from api.database import Database
 from api.links import href
 from api.params import project_filter
 from api.problems import Problem
 from geo.filters import ProjectFilter
 from layers import LAYERS, Layer
-from layers.render import EXTENT_OF_CITY, bounds, features, tile, tilejson
+from layers.base import Style, title
+from layers.render import bounds, features, tile, tilejson
+from web.messages import translations
 
 router = APIRouter(prefix="/api/layers", tags=["layers"])
 MVT = "application/vnd.mapbox-vector-tile"
@@ -37,22 +40,32 @@ def _layer(layer_id: LayerId) -> Layer:
         ) from None
 
 
-def _entry(layer: Layer, request: Request) -> dict[str, Any]:
+def _style(style: Style, here: City) -> dict[str, Any]:
+    langs = here.jurisdiction.languages
+    legend = [
+        {"value": code, "label": entry["label"], "color": entry["color"]}
+        for code, entry in (here.categories.items() if style.by_category else ())
+    ] + [
+        {"value": e.value, "label": translations(e.label, langs), "color": e.color}
+        for e in style.legend
+    ]
+    hints: dict[str, Any] = {}
+    if style.measures:
+        hints["measures"] = {k: translations(v, langs) for k, v in style.measures.items()}
+    if style.symbols:
+        hints["status_symbols"] = style.symbols
+    return {"property": style.property, "legend": legend, **hints}
+
+
+def _entry(layer: Layer, request: Request, here: City) -> dict[str, Any]:
     return {
         "id": layer.id,
-        "title": {"ko": layer.title_ko, "en": layer.title_en},
+        "title": title(layer, here.jurisdiction),
         "geometry": layer.geometry,
         "minzoom": layer.minzoom,
         "maxzoom": layer.maxzoom,
         "properties": layer.properties,
-        "style": {
-            "property": layer.style.property,
-            "legend": [
-                {"value": e.value, "label": {"ko": e.ko, "en": e.en}, "color": e.color}
-                for e in layer.style.legend
-            ],
-            **(layer.style.extra or {}),
-        },
+        "style": _style(layer.style, here),
         "clustered_above": layer.cluster_above,
         "links": {
             "tiles": tiles_url(request, layer),
@@ -63,17 +76,19 @@ def _entry(layer: Layer, request: Request) -> dict[str, Any]:
 
 
 @router.get("")
-async def catalogue(request: Request) -> JSONResponse:
+async def catalogue(request: Request, here: Annotated[City, Depends(city)]) -> JSONResponse:
     """Every published layer: title, geometry, legend, zoom range and URL templates."""
-    return JSONResponse({"layers": [_entry(layer, request) for layer in LAYERS.values()]})
+    return JSONResponse({"layers": [_entry(layer, request, here) for layer in LAYERS.values()]})
 
 
 @router.get("/{layer_id}/tilejson.json")
-async def layer_tilejson(request: Request, layer_id: LayerId) -> JSONResponse:
-    """TileJSON 3.0 for one layer."""
+async def layer_tilejson(
+    request: Request, layer_id: LayerId, here: Annotated[City, Depends(city)]
+) -> JSONResponse:
+    """TileJSON 3.0 for one layer, its bounds those of the city's districts."""
     layer = _layer(layer_id)
-    city = bounds(await database(request).first(EXTENT_OF_CITY))
-    return JSONResponse(tilejson(layer, tiles_url(request, layer), city))
+    titles = title(layer, here.jurisdiction)
+    return JSONResponse(tilejson(layer, titles, tiles_url(request, layer), bounds(here.bounds)))
 
 
 @router.get(

@@ -19,7 +19,7 @@ from fastapi.dependencies.models import Dependant
 
 from api.problems import Problem
 from geo.filters import MAX_BUDGET, BBox, ProjectFilter
-from geo.vocab import CATEGORIES, STATUSES
+from geo.vocab import CATEGORY_CODE, STATUSES
 
 MAX_LIMIT = 1000
 MAX_OFFSET = 10_000  # deeper pages are walked with the ``cursor`` of a ``next`` link
@@ -101,6 +101,23 @@ def parse_codes(value: str | None, name: str, allowed: dict[str, object]) -> tup
     return tuple(dict.fromkeys(codes))
 
 
+def parse_category_codes(value: str | None) -> tuple[str, ...]:
+    """Comma-separated category codes. Categories are the city's data, so any well-formed code
+    is a question with an answer (perhaps none)."""
+    if value is None:
+        return ()
+    codes = value.split(",")
+    bad = [c for c in codes if not re.match(CATEGORY_CODE, c)]
+    if bad:
+        raise Problem(
+            400,
+            f"category {bad[0]!r} is not a category code (lower-case letters, digits and _, "
+            "a letter first, at most 20).",
+            param="category",
+        )
+    return tuple(dict.fromkeys(codes))
+
+
 def parse_flag(value: str | None, name: str) -> bool | None:
     """``true`` or ``false``, as JSON writes them; nothing else."""
     if value is None:
@@ -154,8 +171,9 @@ async def project_filter(
     category: Annotated[
         str | None,
         Query(
-            description="Category codes, comma-separated",
-            json_schema_extra=comma_list({"type": "string", "enum": list(CATEGORIES)}),
+            description="Category codes, comma-separated: the city's, listed by /api/config "
+            "(a code it lacks matches nothing, as an agency or district code does)",
+            json_schema_extra=comma_list({"type": "string", "pattern": CATEGORY_CODE}),
         ),
     ] = None,
     status: Annotated[
@@ -169,7 +187,7 @@ async def project_filter(
         str | None, Query(max_length=40, pattern=TEXT, description="Agency code")
     ] = None,
     district: Annotated[
-        str | None, Query(max_length=10, pattern=TEXT, description="District code")
+        str | None, Query(max_length=40, pattern=TEXT, description="District code")
     ] = None,
     q: Annotated[
         str | None,
@@ -198,7 +216,7 @@ async def project_filter(
     high = parse_budget(max_budget, "max_budget", ROUND_FLOOR)
     return ProjectFilter(
         bbox=parse_bbox(bbox),
-        categories=parse_codes(category, "category", dict(CATEGORIES)),
+        categories=parse_category_codes(category),
         statuses=parse_codes(status, "status", dict(STATUSES)),
         agency=agency or None,
         district=district or None,

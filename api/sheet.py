@@ -16,23 +16,23 @@ from typing import Annotated, Any
 import folium
 import shapely.geometry
 from anyio import to_thread
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
 from api.caching import cached
+from api.city import City, city
 from api.database import Database
 from api.problems import Problem, documented
 from api.projects import NOT_FOUND, ProjectCode, disclosure_or_404
 from api.security import allow_inline
 from geo import sql
 from geo.flags import AHEAD_POINTS, BEHIND_POINTS, STALE_DAYS
-from geo.vocab import CATEGORIES, PROJECT_TYPES, STATUSES
 from web import TEMPLATES_DIR
+from web.messages import languages
 
 router = APIRouter(tags=["pages"])
 HTML = "text/html"
-LANGS = ("ko", "en")
 PRINTED_REPORTS = 10  # the latest reports that fit on the printed page
 LEAFLET_JS = [("leaflet", "/vendor/leaflet/leaflet.js")]
 LEAFLET_CSS = [("leaflet_css", "/vendor/leaflet/leaflet.css")]
@@ -158,21 +158,24 @@ def small_map(geometry: dict[str, Any], district: dict[str, Any] | None) -> dict
     }
 
 
-def render_sheet(feature: dict[str, Any], lang: str, district: dict[str, Any] | None) -> str:
+def render_sheet(
+    feature: dict[str, Any], lang: str, district: dict[str, Any] | None, here: City
+) -> str:
     p = feature["properties"]
 
-    def label(terms: dict[str, Any], code: str | None) -> str:
-        term = terms.get(code or "")
-        return getattr(term, lang) if term else (code or "—")
+    def name(values: dict[str, str] | None) -> str | None:
+        return (values or {}).get(lang) or here.jurisdiction.local(values) or None
 
     return templates.get_template("sheet.html").render(
         lang=lang,
         p=p,
         fmt=Formatter(lang, p["currency"]),
-        category=label(CATEGORIES, p["category"]),
-        status=label(STATUSES, p["status"]),
-        project_type=label(PROJECT_TYPES, p["project_type"]),
-        district=(p["district"] or {}).get(f"name_{lang}"),
+        category=here.label("category", p["category"], lang),
+        status=here.label("status", p["status"], lang),
+        project_type=here.label("project_type", p["project_type"], lang),
+        agency=name(p["agency"]["name"]),
+        district=name((p["district"] or {}).get("name")),
+        attribution=here.jurisdiction.attribution,
         reports=p["reports"],
         printed=PRINTED_REPORTS,
         thresholds={"behind": BEHIND_POINTS, "ahead": AHEAD_POINTS, "stale": STALE_DAYS},
@@ -187,26 +190,32 @@ def render_sheet(feature: dict[str, Any], lang: str, district: dict[str, Any] | 
     response_class=Response,
     responses={
         200: {"content": {HTML: {}}, "description": "The printable disclosure sheet"},
-        400: documented("lang is neither ko nor en."),
+        400: documented("lang is not a language Allimi has messages for."),
         404: NOT_FOUND,
     },
 )
 async def sheet(
     request: Request,
     code: ProjectCode,
+    here: Annotated[City, Depends(city)],
     lang: Annotated[
-        str, Query(description="Language", json_schema_extra={"enum": list(LANGS)})
-    ] = "ko",
+        str | None,
+        Query(
+            description="Language (default: the city's first, see /api/config)",
+            json_schema_extra={"enum": languages()},
+        ),
+    ] = None,
 ) -> Response:
     """One published project's disclosure as a printable one-page HTML sheet."""
-    if lang not in LANGS:
-        raise Problem(400, f"lang must be one of {', '.join(LANGS)}.", param="lang")
+    lang = lang or here.jurisdiction.language
+    if lang not in languages():
+        raise Problem(400, f"lang must be one of {', '.join(languages())}.", param="lang")
 
     async def produce(db: Database) -> str:
         feature = json.loads(await disclosure_or_404(db, code), parse_float=Decimal)
         outline = await _district_outline(db, feature["properties"]["district_code"])
         # folium and Jinja take milliseconds of CPU: off the event loop
-        return await to_thread.run_sync(render_sheet, feature, lang, outline)
+        return await to_thread.run_sync(render_sheet, feature, lang, outline, here)
 
     # the policy allows this body's own inline map: fresh or kept, header and body agree
     return allow_inline(request, await cached(request, HTML, produce))

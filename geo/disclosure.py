@@ -23,7 +23,7 @@ SUMMARY = f"""
         'title', p.title,
         'category', p.category,
         'status', p.status,
-        'agency', json_build_object('code', a.code, 'name_ko', a.name_ko, 'name_en', a.name_en),
+        'agency', json_build_object('code', a.code, 'name', a.name),
         'contractor', p.contractor,
         'currency', p.currency,
         'budget', p.budget,
@@ -140,8 +140,7 @@ def project_feature(code: str) -> Query:
             'days_elapsed', CASE WHEN {STARTED} <= current_date
                 THEN coalesce(p.actual_end, current_date) - {STARTED} END,
             'days_remaining', CASE WHEN p.actual_end IS NULL THEN p.planned_end - current_date END,
-            'district', json_build_object('code', d.code, 'name_ko', d.name_ko,
-                                          'name_en', d.name_en),
+            'district', json_build_object('code', d.code, 'name', d.name),
             'created_at', p.created_at,
             'reports', (
                 SELECT coalesce(json_agg(json_build_object(

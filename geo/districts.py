@@ -8,11 +8,12 @@ from geo.sql import Query
 
 
 def totals_source(where: ProjectFilter) -> Query:
-    """SQL yielding each district with its totals: code, names, geom, projects, active,
-    budget, spent, flagged. The filter's bbox is ignored: a district's totals are its own."""
+    """SQL yielding each district (level 1) with its totals: id, code, name (JSONB of language
+    → name), geom, projects, active, budget, spent, flagged. The filter's bbox is ignored: a
+    district's totals are its own."""
     clause, params = where.where(spatial=False)
     sql = f"""
-        SELECT d.code, d.name_ko, d.name_en, d.geom,
+        SELECT d.id, d.code, d.name, d.geom,
                coalesce(t.projects, 0) AS projects, coalesce(t.active, 0) AS active,
                coalesce(t.budget, 0)::float8 AS budget, coalesce(t.spent, 0)::float8 AS spent,
                coalesce(t.flagged, 0) AS flagged
@@ -22,7 +23,8 @@ def totals_source(where: ProjectFilter) -> Query:
                    sum(p.budget) AS budget, sum(p.spent) AS spent,
                    count(*) FILTER (WHERE {ANY_FLAG}) AS flagged
             FROM projects p WHERE {clause} GROUP BY p.district_code
-        ) t ON t.district_code = d.code"""
+        ) t ON t.district_code = d.code
+        WHERE d.level = 1"""
     return Query(sql, params)
 
 
@@ -32,7 +34,7 @@ def district_totals(where: ProjectFilter) -> Query:
     return Query(
         f"""
             SELECT coalesce(json_agg(json_build_object(
-                'code', s.code, 'name_ko', s.name_ko, 'name_en', s.name_en,
+                'code', s.code, 'name', s.name,
                 'projects', s.projects, 'active', s.active, 'budget', s.budget,
                 'spent', s.spent, 'flagged', s.flagged,
                 'bbox', json_build_array(ST_XMin(s.geom), ST_YMin(s.geom),

@@ -18,18 +18,22 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
+    Integer,
     MetaData,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from geo.vocab import CATEGORIES, GEOMETRY_TYPES, PROJECT_TYPES, STATUSES, sql_list
+from geo.vocab import GEOMETRY_TYPES, PROJECT_TYPES, STATUSES, sql_list
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -47,15 +51,51 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+Translations = dict[str, str]  # language -> text, stored as JSONB
+
+
+class Jurisdiction(Base):
+    """The one city the database discloses (``geo.jurisdiction``)."""
+
+    __tablename__ = "jurisdiction"
+
+    singleton: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
+    name: Mapped[Translations] = mapped_column(JSONB)
+    languages: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    currency: Mapped[str] = mapped_column(String(3))
+    timezone: Mapped[str] = mapped_column(Text)
+    code_prefix: Mapped[str] = mapped_column(String(12))
+    levels: Mapped[list[Translations]] = mapped_column(JSONB)
+    attribution: Mapped[str] = mapped_column(Text, server_default="")
+    demo_catalogue: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("singleton", name="singleton"),
+        CheckConstraint("cardinality(languages) >= 1", name="languages"),
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency"),
+        CheckConstraint("code_prefix ~ '^[A-Z][A-Z0-9]*$'", name="code_prefix"),
+    )
+
+
 class District(Base):
+    """An administrative area: a district (level 1) or a neighbourhood inside one (level 2)."""
+
     __tablename__ = "districts"
 
-    code: Mapped[str] = mapped_column(String(10), primary_key=True)
-    name_ko: Mapped[str] = mapped_column(Text)
-    name_en: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, Identity(), unique=True)
+    name: Mapped[Translations] = mapped_column(JSONB)
+    level: Mapped[int] = mapped_column(SmallInteger, server_default="1")
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("districts.code"))
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False), nullable=False)
 
-    __table_args__ = (Index("ix_districts_geom", "geom", postgresql_using="gist"),)
+    __table_args__ = (
+        CheckConstraint("jsonb_typeof(name) = 'object'", name="name"),
+        CheckConstraint("level IN (1, 2)", name="level"),
+        CheckConstraint("(level = 1) = (parent_code IS NULL)", name="parent"),
+        Index("ix_districts_geom", "geom", postgresql_using="gist"),
+        Index("ix_districts_parent_code", "parent_code"),
+    )
 
 
 class Agency(Base):
@@ -64,9 +104,36 @@ class Agency(Base):
     __tablename__ = "agencies"
 
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
-    name_ko: Mapped[str] = mapped_column(Text)
-    name_en: Mapped[str] = mapped_column(Text)
+    name: Mapped[Translations] = mapped_column(JSONB)
     phone: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (CheckConstraint("jsonb_typeof(name) = 'object'", name="name"),)
+
+
+class Category(Base):
+    """A category of works: built in (``geo.vocab``) or the city's own."""
+
+    __tablename__ = "categories"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    oc4ids: Mapped[str] = mapped_column(Text)
+    color: Mapped[str] = mapped_column(String(7))
+    label: Mapped[Translations] = mapped_column(JSONB)
+    position: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (CheckConstraint("color ~ '^#[0-9a-f]{6}$'", name="color"),)
+
+
+class VocabularyTerm(Base):
+    """A status, project type or document type (fixed codes) with its labels."""
+
+    __tablename__ = "terms"
+
+    vocabulary: Mapped[str] = mapped_column(String(20), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    oc4ids: Mapped[str] = mapped_column(Text)
+    label: Mapped[Translations] = mapped_column(JSONB)
+    position: Mapped[int] = mapped_column(Integer)
 
 
 class Project(Base):
@@ -76,7 +143,7 @@ class Project(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     title: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text, server_default="")
-    category: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(ForeignKey("categories.code"))
     project_type: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))
     agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
@@ -84,7 +151,7 @@ class Project(Base):
     supervisor: Mapped[str | None] = mapped_column(Text)
     officer_name: Mapped[str | None] = mapped_column(Text)
     officer_phone: Mapped[str | None] = mapped_column(Text)
-    currency: Mapped[str] = mapped_column(String(3), server_default="KRW")
+    currency: Mapped[str] = mapped_column(String(3))
     budget: Mapped[Decimal] = mapped_column(Money)
     contract_value: Mapped[Decimal | None] = mapped_column(Money)
     spent: Mapped[Decimal] = mapped_column(Money, server_default="0")
@@ -110,7 +177,6 @@ class Project(Base):
     )
 
     __table_args__ = (
-        CheckConstraint(f"category IN ({sql_list(CATEGORIES)})", name="category"),
         CheckConstraint(f"status IN ({sql_list(STATUSES)})", name="status"),
         CheckConstraint(f"project_type IN ({sql_list(PROJECT_TYPES)})", name="project_type"),
         CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency"),

@@ -1,63 +1,75 @@
-"""Controlled vocabularies: categories, statuses and types, each tied to its OC4IDS code."""
+"""Controlled vocabularies: categories, statuses and types, each tied to its OC4IDS code.
+
+The codes are Allimi's; their labels are data: ``data/vocabulary/<language>.json`` holds the
+built-in terms' labels in one language, and a city's own categories bring theirs (config file
+of ``allimi city init``). Both are stored in ``categories`` and ``terms`` as JSONB of
+language → text, so that a language is added with files, not code.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from geo.errors import AllimiError
+from geo.settings import DATA_DIR
+
+VOCABULARY_DIR = DATA_DIR / "vocabulary"
+CATEGORY_CODE = r"^[a-z][a-z0-9_]{0,19}$"
 
 
 @dataclass(frozen=True)
-class Term:
+class Category:
     code: str
-    ko: str
-    en: str
-    oc4ids: str  # the OC4IDS code this maps to (projectSector for categories)
+    oc4ids: str  # OC4IDS projectSector
+    color: str  # map colour, #rrggbb
 
 
-CATEGORIES: dict[str, Term] = {
-    t.code: t
-    for t in (
-        Term("road", "도로", "Road", "transport.road"),
-        Term("water", "상수도", "Water supply", "waterAndWaste"),
-        Term("sewer", "하수도", "Sewer", "waterAndWaste"),
-        Term("gas", "가스", "Gas", "energy"),
-        Term("power", "전력", "Power", "energy"),
-        Term("telecom", "통신", "Telecom", "communications"),
-        Term("rail", "철도", "Rail", "transport.rail"),
-        Term("transit", "대중교통", "Transit", "transport.urban"),
-        Term("building", "공공건축", "Public building", "governance"),
-        Term("school", "학교", "School", "education"),
-        Term("park", "공원·녹지", "Park", "cultureSportsAndRecreation"),
-        Term("river", "하천·방재", "River & flood", "naturalResources.floodProtection"),
-        Term("housing", "공공주택", "Public housing", "socialHousing"),
+CATEGORIES: dict[str, Category] = {
+    c.code: c
+    for c in (
+        Category("road", "transport.road", "#e6550d"),
+        Category("water", "waterAndWaste", "#4292c6"),
+        Category("sewer", "waterAndWaste", "#756bb1"),
+        Category("gas", "energy", "#c49a00"),
+        Category("power", "energy", "#de2d26"),
+        Category("telecom", "communications", "#17a2b8"),
+        Category("rail", "transport.rail", "#525252"),
+        Category("transit", "transport.urban", "#1b9e77"),
+        Category("building", "governance", "#8c510a"),
+        Category("school", "education", "#e7298a"),
+        Category("park", "cultureSportsAndRecreation", "#31a354"),
+        Category("river", "naturalResources.floodProtection", "#08519c"),
+        Category("housing", "socialHousing", "#a6761d"),
     )
 }
 
-# OC4IDS projectStatus, plus ``suspended`` (work stopped, may resume), which OC4IDS lacks.
-STATUSES: dict[str, Term] = {
-    t.code: t
-    for t in (
-        Term("identification", "계획", "Identification", "identification"),
-        Term("preparation", "준비", "Preparation", "preparation"),
-        Term("implementation", "공사중", "Under construction", "implementation"),
-        Term("suspended", "중지", "Suspended", "implementation"),
-        Term("completion", "준공", "Completed", "completion"),
-        Term("maintenance", "유지관리", "Maintenance", "maintenance"),
-        Term("cancelled", "취소", "Cancelled", "cancelled"),
-    )
+# Code -> OC4IDS code. Statuses are OC4IDS projectStatus plus ``suspended`` (work stopped, may
+# resume), which OC4IDS lacks; the flags and the map's symbols depend on them, so a city cannot
+# add statuses or types, only label them.
+STATUSES: dict[str, str] = {
+    "identification": "identification",
+    "preparation": "preparation",
+    "implementation": "implementation",
+    "suspended": "implementation",
+    "completion": "completion",
+    "maintenance": "maintenance",
+    "cancelled": "cancelled",
 }
-
-# OC4IDS projectType.
-PROJECT_TYPES: dict[str, Term] = {
-    t.code: t
-    for t in (
-        Term("construction", "신설", "Construction", "construction"),
-        Term("rehabilitation", "정비", "Rehabilitation", "rehabilitation"),
-        Term("replacement", "교체", "Replacement", "replacement"),
-        Term("expansion", "확장", "Expansion", "expansion"),
-        Term("decommissioning", "철거", "Decommissioning", "decommissioning"),
-    )
+PROJECT_TYPES: dict[str, str] = {
+    code: code
+    for code in ("construction", "rehabilitation", "replacement", "expansion", "decommissioning")
 }
+DOCUMENT_TYPES: dict[str, str] = {
+    code: code
+    for code in ("projectPlan", "contractSummary", "completionCertificate", "illustration")
+}
+TERMS = {"status": STATUSES, "project_type": PROJECT_TYPES, "document_type": DOCUMENT_TYPES}
 
 GEOMETRY_TYPES = (
     "POINT",
@@ -72,3 +84,91 @@ GEOMETRY_TYPES = (
 def sql_list(codes: Iterable[str]) -> str:
     """Constant codes as a SQL list (``'a', 'b'``), for CHECK constraints."""
     return ", ".join(f"'{c}'" for c in codes)
+
+
+@cache
+def shipped_labels(language: str) -> dict[str, dict[str, str]]:
+    """The built-in terms' labels in ``language`` ({vocabulary: {code: label}}); empty when
+    Allimi ships none for it (the codes are shown until a city adds its own)."""
+    path = VOCABULARY_DIR / f"{language}.json"
+    if not path.exists():
+        return {}
+    labels: dict[str, dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
+    return labels
+
+
+def _labels(vocabulary: str, code: str, languages: Iterable[str]) -> dict[str, str]:
+    found = {lang: shipped_labels(lang).get(vocabulary, {}).get(code) for lang in languages}
+    return {lang: label for lang, label in found.items() if label}
+
+
+@dataclass(frozen=True)
+class OwnCategory:
+    """A category a city adds (config file): its code, OC4IDS sector, colour and labels."""
+
+    code: str
+    oc4ids: str
+    color: str
+    label: Mapping[str, str]
+
+
+def store_vocabulary(
+    conn: Connection, languages: list[str], own: Iterable[OwnCategory] = ()
+) -> None:
+    """Replace the stored terms with the built-in ones labelled in ``languages``, and the
+    city's own categories."""
+    own = list(own)
+    clash = sorted(c.code for c in own if c.code in CATEGORIES)
+    if clash:
+        raise AllimiError(
+            f"Categories {', '.join(clash)} are built in; give the city's own another code."
+        )
+    categories: list[dict[str, Any]] = [
+        {
+            "code": c.code,
+            "oc4ids": c.oc4ids,
+            "color": c.color,
+            "label": json.dumps(_labels("category", c.code, languages)),
+        }
+        for c in CATEGORIES.values()
+    ] + [
+        {"code": c.code, "oc4ids": c.oc4ids, "color": c.color, "label": json.dumps(dict(c.label))}
+        for c in own
+    ]
+    for position, row in enumerate(categories):
+        row["position"] = position
+    conn.execute(text("DELETE FROM terms"))
+    conn.execute(
+        text(
+            """
+            INSERT INTO categories (code, oc4ids, color, label, position)
+            VALUES (:code, :oc4ids, :color, CAST(:label AS jsonb), :position)
+            ON CONFLICT (code) DO UPDATE SET oc4ids = excluded.oc4ids, color = excluded.color,
+                label = excluded.label, position = excluded.position
+            """
+        ),
+        categories,
+    )
+    conn.execute(
+        text("DELETE FROM categories WHERE code <> ALL(:codes)"),
+        {"codes": [row["code"] for row in categories]},
+    )
+    conn.execute(
+        text(
+            """
+            INSERT INTO terms (vocabulary, code, oc4ids, label, position)
+            VALUES (:vocabulary, :code, :oc4ids, CAST(:label AS jsonb), :position)
+            """
+        ),
+        [
+            {
+                "vocabulary": vocabulary,
+                "code": code,
+                "oc4ids": oc4ids,
+                "label": json.dumps(_labels(vocabulary, code, languages)),
+                "position": position,
+            }
+            for vocabulary, codes in TERMS.items()
+            for position, (code, oc4ids) in enumerate(codes.items())
+        ],
+    )

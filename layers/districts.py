@@ -3,32 +3,23 @@
 from __future__ import annotations
 
 from geo.districts import totals_source
-from geo.filters import ProjectFilter
-from geo.sql import Query
 from layers.base import Layer, LegendEntry, Style
 
 MEASURES = {
-    "projects": {"ko": "사업 수", "en": "Projects"},
-    "budget": {"ko": "총 예산", "en": "Total budget"},
-    "flagged": {"ko": "주의 사업", "en": "Flagged projects"},
+    "projects": "district.projects",
+    "budget": "district.budget",
+    "flagged": "district.flagged",
 }
-
-
-def source(where: ProjectFilter) -> Query:
-    totals = totals_source(where)
-    return Query(f"SELECT s.code::int AS id, s.* FROM ({totals.sql}) s", totals.params)
 
 
 DISTRICTS = Layer(
     id="districts",
-    title_ko="자치구",
-    title_en="Districts",
+    title="level:1",
     geometry="polygon",
-    source=source,
+    source=totals_source,
     properties={
         "code": "String",
-        "name_ko": "String",
-        "name_en": "String",
+        "name": "String",
         "projects": "Number",
         "active": "Number",
         "budget": "Number",
@@ -38,11 +29,12 @@ DISTRICTS = Layer(
     style=Style(
         property="projects",
         legend=(
-            LegendEntry("low", "적음", "Fewer", "#eff3ff"),
-            LegendEntry("high", "많음", "More", "#08519c"),
+            LegendEntry("low", "legend.fewer", "#eff3ff"),
+            LegendEntry("high", "legend.more", "#08519c"),
         ),
-        extra={"measures": MEASURES},
+        measures=MEASURES,
     ),
+    translated=("name",),
     minzoom=0,
     maxzoom=22,
 )

@@ -54,7 +54,12 @@ def tile(layer: Layer, z: int, x: int, y: int, where: ProjectFilter) -> Query:
     """The layer's features in tile z/x/y as an MVT (bytea; NULL or empty when there are none)."""
     base = layer.source(where)
     source, params = base.sql, dict(base.params)
-    props = ", ".join(f"s.{p}" for p in layer.properties)
+    props = ", ".join(
+        f"s.{p} ->> (SELECT languages[1] FROM jurisdiction) AS {p}"
+        if p in layer.translated
+        else f"s.{p}"
+        for p in layer.properties
+    )
     mvt_geom = f"ST_AsMVTGeom(ST_Transform({{g}}, 3857), box.e, {EXTENT}, {BUFFER}, true)"
     features = f"""
         SELECT s.id, {props}, NULL::bigint AS count, {mvt_geom.format(g="s.geom")} AS geom
@@ -120,7 +125,7 @@ def features(layer: Layer, where: ProjectFilter, bbox: BBox | None, limit: int) 
 
 EXTENT_OF_CITY = Query(
     "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-    "(SELECT ST_Extent(geom) AS e FROM districts) s"
+    "(SELECT ST_Extent(geom) AS e FROM districts WHERE level = 1) s"
 )
 WORLD = (-180.0, -85.0, 180.0, 85.0)
 
@@ -133,15 +138,18 @@ def bounds(row: tuple[float | None, ...] | None) -> tuple[float, float, float, f
     return (minx, miny, maxx, maxy)
 
 
-def tilejson(layer: Layer, tiles: str, bounds: tuple[float, float, float, float]) -> dict[str, Any]:
+def tilejson(
+    layer: Layer, titles: dict[str, str], tiles: str, bounds: tuple[float, float, float, float]
+) -> dict[str, Any]:
+    """TileJSON 3.0 of ``layer``, named in the city's default language (``titles``' first)."""
     centre = [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, 11]
     fields = dict(layer.properties)
     if layer.cluster_above:
         fields["count"] = "Number"
     return {
         "tilejson": "3.0.0",
-        "name": layer.title_en,
-        "description": f"{layer.title_ko} / {layer.title_en}",
+        "name": next(iter(titles.values()), layer.id),
+        "description": " / ".join(titles.values()),
         "tiles": [tiles],
         "minzoom": layer.minzoom,
         "maxzoom": layer.maxzoom,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from geo.boundaries import seoul_districts, store_districts
+from geo.jurisdiction import SEOUL, init_city, read_city
 
 AGENCIES = [
     ("TEST-ROADS", "시험 도로과", "Test Roads Office", "02-000-0001"),
@@ -138,11 +138,11 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
 
 def build(conn: Connection) -> None:
     """Districts, agencies and the fixture projects, with reports and documents for ROAD."""
-    store_districts(conn, seoul_districts())
+    init_city(conn, read_city(SEOUL))
     conn.execute(
         text(
-            "INSERT INTO agencies (code, name_ko, name_en, phone) "
-            "VALUES (:c, :ko, :en, :phone) ON CONFLICT (code) DO NOTHING"
+            "INSERT INTO agencies (code, name, phone) "
+            "VALUES (:c, jsonb_build_object('ko', :ko, 'en', :en), :phone)"
         ),
         [{"c": c, "ko": ko, "en": en, "phone": ph} for c, ko, en, ph in AGENCIES],
     )
@@ -151,17 +151,18 @@ def build(conn: Connection) -> None:
             text(
                 """
                 INSERT INTO projects (code, title, description, category, project_type, status,
-                    agency_code, contractor, supervisor, officer_name, officer_phone, budget,
+                    agency_code, contractor, supervisor, officer_name, officer_phone, currency,
+                    budget,
                     contract_value, spent, progress_actual, progress_planned, planned_start,
                     planned_end, actual_start, actual_end, district_code, address, published,
                     updated_at, geom)
                 SELECT :code, :title, '시험 사업', :category, 'rehabilitation', :status,
-                    :agency, :contractor, '(주)시험감리', '홍길동', '02-000-1234', :budget,
+                    :agency, :contractor, '(주)시험감리', '홍길동', '02-000-1234', 'KRW', :budget,
                     :budget * 0.9, :spent, :actual, :planned, :start, :end,
                     CASE WHEN :status IN ('implementation', 'completion')
                          THEN CAST(:start AS date) END,
                     CASE WHEN :status = 'completion' THEN CAST(:end AS date) END,
-                    (SELECT code FROM districts WHERE ST_Intersects(geom, g)),
+                    (SELECT code FROM districts WHERE level = 1 AND ST_Intersects(geom, g) LIMIT 1),
                     '서울특별시 시험구 시험동', :published,
                     now() - make_interval(days => :updated_days_ago), g
                 FROM (SELECT ST_GeomFromText(:wkt, 4326) AS g) s

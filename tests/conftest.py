@@ -19,6 +19,7 @@ from api.app import create_app
 from api.server import uvicorn_config
 from geo import migrate
 from geo.db import drop_database, engine_for, prepare
+from geo.jurisdiction import City, init_city
 from geo.settings import Settings
 from tests import city
 
@@ -46,6 +47,18 @@ def db_url(settings: Settings) -> str:
     engine = engine_for(url)
     with engine.begin() as conn:
         city.build(conn)
+    engine.dispose()
+    return url
+
+
+def city_database(settings: Settings, name: str, city: City) -> str:
+    """A new database ``name`` migrated to head with ``city`` set up (no projects yet)."""
+    drop_database(prepare(settings, name))
+    url = prepare(settings, name)
+    migrate.upgrade(url)
+    engine = engine_for(url)
+    with engine.begin() as conn:
+        init_city(conn, city)
     engine.dispose()
     return url
 

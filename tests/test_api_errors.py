@@ -27,7 +27,7 @@ def _cursor(*parts: object) -> str:
         ("/api/projects?limit=0", 422, "limit"),
         ("/api/projects?offset=-1", 422, "offset"),
         ("/api/projects?offset=10001", 422, "offset"),
-        ("/api/projects?category=spaceport", 400, "category"),
+        ("/api/projects?category=Space-Port", 400, "category"),
         ("/api/projects?category=road,", 400, "category"),
         ("/api/projects?status=done", 400, "status"),
         ("/api/projects?active_on=tomorrow", 400, "active_on"),

@@ -23,6 +23,8 @@ def test_catalogue_lists_layers_with_legends_and_links(server) -> None:
     assert {e["value"] for e in projects["style"]["legend"]} >= {"road", "water", "building"}
     assert projects["links"]["tiles"].endswith("/api/layers/projects/tiles/{z}/{x}/{y}.mvt")
     assert projects["minzoom"] < projects["maxzoom"]
+    # the districts layer is named as the city names its first administrative level
+    assert layers["districts"]["title"] == {"ko": "자치구", "en": "District"}
 
 
 def test_tilejson(server) -> None:

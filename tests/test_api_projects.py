@@ -88,7 +88,7 @@ def test_click_finds_nearest_first_and_never_the_unpublished(server) -> None:
     assert road["properties"]["title"] == ROAD.title
     assert road["properties"]["budget"] == ROAD.budget
     assert road["properties"]["progress_actual"] == ROAD.actual
-    assert road["properties"]["agency"]["name_en"] == "Test Roads Office"
+    assert road["properties"]["agency"]["name"]["en"] == "Test Roads Office"
     assert road["geometry"]["type"] == "LineString"
 
 
@@ -158,3 +158,9 @@ def test_etag_and_304_until_the_data_changes(server, engine) -> None:
     changed = server.http.get(url, headers={"If-None-Match": tag})
     assert changed.status_code == 200
     assert changed.headers["etag"] != tag
+
+
+def test_a_category_the_city_lacks_matches_nothing(server) -> None:
+    response = server.http.get("/api/projects", params={"category": "spaceport"})
+    assert response.status_code == 200
+    assert response.json()["numberMatched"] == 0

@@ -10,7 +10,8 @@ from geo import migrate
 from geo.db import engine_for
 
 TABLES = {"districts", "agencies", "projects", "progress_reports", "documents"}
-VIEWS = {*TABLES, "data_version"}  # in schema disclosed, for the API's read role
+CITY = {"jurisdiction", "categories", "terms"}
+VIEWS = {*TABLES, *CITY, "data_version"}  # in schema disclosed, for the API's read role
 
 
 def _tables(url: str, schema: str = "public") -> set[str]:
@@ -65,7 +66,7 @@ def test_geometry_columns_and_spatial_indexes(engine) -> None:
 def _add_agency(conn) -> None:
     conn.execute(
         text(
-            "INSERT INTO agencies (code, name_ko, name_en) VALUES ('TEST-AGENCY', '시험', 'Test') "
+            "INSERT INTO agencies (code, name) VALUES ('TEST-AGENCY', '{\"en\": \"Test\"}') "
             "ON CONFLICT DO NOTHING"
         )
     )
@@ -79,6 +80,7 @@ def _insert_project(conn, **overrides: object) -> None:
         "project_type": "construction",
         "status": "implementation",
         "agency_code": "TEST-AGENCY",
+        "currency": "KRW",
         "budget": 100,
         "planned_start": "2026-01-01",
         "planned_end": "2026-06-30",
@@ -88,10 +90,10 @@ def _insert_project(conn, **overrides: object) -> None:
     conn.execute(
         text(
             """
-        INSERT INTO projects (code, title, category, project_type, status, agency_code, budget,
-                              planned_start, planned_end, geom)
-        VALUES (:code, :title, :category, :project_type, :status, :agency_code, :budget,
-                :planned_start, :planned_end, ST_GeomFromText(:wkt, 4326))
+        INSERT INTO projects (code, title, category, project_type, status, agency_code,
+                              currency, budget, planned_start, planned_end, geom)
+        VALUES (:code, :title, :category, :project_type, :status, :agency_code, :currency,
+                :budget, :planned_start, :planned_end, ST_GeomFromText(:wkt, 4326))
         """
         ),
         values,
@@ -103,12 +105,13 @@ def _insert_project(conn, **overrides: object) -> None:
     [
         {"category": "spaceport"},
         {"status": "finished"},
+        {"currency": None},
         {"budget": -1},
         {"planned_end": "2025-01-01"},
         {"wkt": "POLYGON((127 37.5, 127.01 37.51, 127.01 37.5, 127 37.51, 127 37.5))"},
         {"wkt": "GEOMETRYCOLLECTION(POINT(127 37.5))"},
     ],
-    ids=["category", "status", "budget", "dates", "bow-tie polygon", "collection"],
+    ids=["category", "status", "no currency", "budget", "dates", "bow-tie polygon", "collection"],
 )
 def test_schema_refuses_bad_projects(engine, override: dict[str, object]) -> None:
     with engine.connect() as conn:
@@ -127,3 +130,35 @@ def test_schema_accepts_a_good_project(engine) -> None:
         ).one()
         conn.rollback()
     assert stored == ("LINESTRING(127 37.5,127.001 37.5)", 4326)
+
+
+def test_a_seoul_database_keeps_its_names_and_becomes_seoul(scratch_db: str) -> None:
+    """Before 0004 every portal was Seoul, with names in name_ko/name_en columns."""
+    migrate.upgrade(scratch_db, "0003")
+    engine = engine_for(scratch_db)
+    square = "MULTIPOLYGON(((126.97 37.57, 126.98 37.57, 126.98 37.58, 126.97 37.57)))"
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO districts VALUES ('11110', '종로구', 'Jongno-gu', "
+                "ST_GeomFromText(:wkt, 4326)); "
+                "INSERT INTO agencies VALUES ('JONGNO', '종로구청', 'Jongno-gu Office', NULL)"
+            ),
+            {"wkt": square},
+        )
+    migrate.upgrade(scratch_db)
+    with engine.connect() as conn:
+        district = conn.execute(text("SELECT name, level, parent_code FROM districts")).one()
+        agency = conn.execute(text("SELECT name FROM agencies")).scalar_one()
+        city = conn.execute(text("SELECT name, languages, currency FROM jurisdiction")).one()
+        road = conn.execute(text("SELECT label FROM categories WHERE code = 'road'")).scalar()
+    assert tuple(district) == ({"ko": "종로구", "en": "Jongno-gu"}, 1, None)
+    assert agency == {"ko": "종로구청", "en": "Jongno-gu Office"}
+    assert tuple(city) == ({"ko": "서울특별시", "en": "Seoul"}, ["ko", "en"], "KRW")
+    assert road == {"ko": "도로", "en": "Road"}
+
+    migrate.downgrade(scratch_db, "0003")
+    with engine.connect() as conn:
+        names = conn.execute(text("SELECT name_ko, name_en FROM agencies")).one()
+    engine.dispose()
+    assert tuple(names) == ("종로구청", "Jongno-gu Office")

@@ -8,18 +8,24 @@ import pandas as pd
 import pytest
 from sqlalchemy import text
 
-from geo import migrate
-from geo.boundaries import seoul_districts, seoul_dongs
+from geo.boundaries import read_levels
 from geo.db import engine_for
 from geo.errors import AllimiError
+from geo.jurisdiction import SEOUL, read_city
 from geo.sample.generator import SampleSpec, generate
 from geo.sample.loader import load_sample
+from tests.conftest import city_database
 
 AS_OF = date(2026, 5, 1)
 
 
+SEOUL_AREAS = read_levels(read_city(SEOUL).sources(), repair=True)
+DISTRICTS = [a for a in SEOUL_AREAS if a.level == 1]
+DONGS = [a for a in SEOUL_AREAS if a.level == 2]
+
+
 def _frames(spec: SampleSpec) -> list[pd.DataFrame]:
-    batches = list(generate(spec, seoul_districts(), seoul_dongs()))
+    batches = list(generate(spec, DISTRICTS, DONGS))
     return [
         pd.concat([getattr(b, part) for b in batches], ignore_index=True)
         for part in ("projects", "reports", "documents")
@@ -42,12 +48,9 @@ def test_other_seed_other_city() -> None:
 
 @pytest.fixture(scope="module")
 def sample_db(settings) -> str:
-    from geo.db import drop_database, prepare
+    from geo.db import drop_database
 
-    url = prepare(settings, "allimi_test_sample")
-    drop_database(url)
-    url = prepare(settings, "allimi_test_sample")
-    migrate.upgrade(url)
+    url = city_database(settings, "allimi_test_sample", read_city(SEOUL))
     load_sample(url, SampleSpec(projects=2500, seed=11, as_of=AS_OF))
     yield url
     drop_database(url)
@@ -63,14 +66,15 @@ def _scalar(url: str, sql: str) -> object:
 
 def test_loaded_geometries_are_valid_and_inside_their_district(sample_db: str) -> None:
     assert _scalar(sample_db, "SELECT count(*) FROM projects") == 2500
-    assert _scalar(sample_db, "SELECT count(*) FROM districts") == 25
+    assert _scalar(sample_db, "SELECT count(*) FROM districts WHERE level = 1") == 25
+    assert _scalar(sample_db, "SELECT count(*) FROM districts WHERE level = 2") == 467
     assert _scalar(sample_db, "SELECT count(*) FROM projects WHERE NOT ST_IsValid(geom)") == 0
     assert (
         _scalar(
             sample_db,
             """
         SELECT count(*) FROM projects p
-        WHERE NOT ST_Within(p.geom, (SELECT ST_Union(geom) FROM districts))""",
+        WHERE NOT ST_Within(p.geom, (SELECT ST_Union(geom) FROM districts WHERE level = 1))""",
         )
         == 0
     )

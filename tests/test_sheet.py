@@ -13,13 +13,13 @@ import pytest
 from playwright.sync_api import sync_playwright
 from sqlalchemy import text
 
-from geo import migrate
-from geo.db import drop_database, engine_for, prepare
+from geo.db import drop_database, engine_for
+from geo.jurisdiction import SEOUL, read_city
 from geo.sample.generator import SampleSpec
 from geo.sample.loader import load_sample
 from geo.settings import Settings
 from tests.city import HIDDEN, LIBRARY, ROAD
-from tests.conftest import Server, serve
+from tests.conftest import Server, city_database, serve
 
 PROBLEM = "application/problem+json"
 CHROMIUM = "/usr/bin/chromium"
@@ -183,10 +183,7 @@ def _codes(url: str, sql: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def sample_city(settings: Settings) -> Iterator[SampleCity]:
-    url = prepare(settings, "allimi_test_sheet")
-    drop_database(url)
-    url = prepare(settings, "allimi_test_sheet")
-    migrate.upgrade(url)
+    url = city_database(settings, "allimi_test_sheet", read_city(SEOUL))
     load_sample(url, SampleSpec(projects=60, seed=3, as_of=date(2026, 5, 1)))
     by_status = "SELECT code FROM projects WHERE status = '{}' ORDER BY code"
     working = _codes(url, by_status.format("implementation"))

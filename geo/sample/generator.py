@@ -130,7 +130,7 @@ class _Places:
         """The legal dong each point falls in (the nearest one on a boundary gap)."""
         geoms = shapely.points(points)
         nearest = self.dong_tree.query_nearest(geoms, all_matches=False)
-        names = np.array([d.name_ko for d in self.dongs], dtype=object)
+        names = np.array([d.name["ko"] for d in self.dongs], dtype=object)
         out = np.empty(len(points), dtype=object)
         out[nearest[0]] = names[nearest[1]]
         return out
@@ -375,7 +375,7 @@ def _batch(
     # Names, people and places.
     dongs = places.dong_names(anchors)
     gu = np.array([places.districts[k].code for k in district], dtype=object)
-    gu_name = np.array([places.districts[k].name_ko for k in district], dtype=object)
+    gu_name = np.array([places.districts[k].name["ko"] for k in district], dtype=object)
     agency = np.array(
         [CATEGORIES[c].agencies[rng.integers(0, len(CATEGORIES[c].agencies))] for c in category],
         dtype=object,

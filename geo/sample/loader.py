@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from geo.boundaries import Area, seoul_districts, seoul_dongs, store_districts
+from geo.boundaries import Area, stored_areas
 from geo.db import engine_for
 from geo.errors import AllimiError
 from geo.sample.catalogue import CITY_AGENCIES, district_office_code
@@ -33,13 +34,12 @@ class LoadResult:
 
 def store_agencies(conn: Connection, districts: list[Area]) -> None:
     rows = [
-        {"code": code, "name_ko": ko, "name_en": en, "phone": phone}
+        {"code": code, "name": {"ko": ko, "en": en}, "phone": phone}
         for code, (ko, en, phone) in CITY_AGENCIES.items()
     ] + [
         {
             "code": district_office_code(d.code),
-            "name_ko": f"{d.name_ko}청",
-            "name_en": f"{d.name_en} Office",
+            "name": {"ko": f"{d.name['ko']}청", "en": f"{d.name['en']} Office"},
             "phone": "02-120",
         }
         for d in districts
@@ -47,13 +47,12 @@ def store_agencies(conn: Connection, districts: list[Area]) -> None:
     conn.execute(
         text(
             """
-            INSERT INTO agencies (code, name_ko, name_en, phone)
-            VALUES (:code, :name_ko, :name_en, :phone)
-            ON CONFLICT (code) DO UPDATE
-            SET name_ko = excluded.name_ko, name_en = excluded.name_en, phone = excluded.phone
+            INSERT INTO agencies (code, name, phone)
+            VALUES (:code, CAST(:name AS jsonb), :phone)
+            ON CONFLICT (code) DO UPDATE SET name = excluded.name, phone = excluded.phone
             """
         ),
-        rows,
+        [{**row, "name": json.dumps(row["name"], ensure_ascii=False)} for row in rows],
     )
 
 
@@ -93,8 +92,6 @@ def load_sample(
     sample projects (and only those) first.
     """
     started = time.perf_counter()
-    districts = seoul_districts()
-    dongs = seoul_dongs()
     engine = engine_for(url)
     counts = {"projects": 0, "reports": 0, "documents": 0}
     try:
@@ -107,7 +104,11 @@ def load_sample(
                 )
             if existing:
                 conn.execute(text("DELETE FROM projects WHERE is_sample"))
-            store_districts(conn, districts)
+            areas = stored_areas(conn)
+            districts = [a for a in areas if a.level == 1]
+            dongs = [a for a in areas if a.level == 2] or districts
+            if not districts:
+                raise AllimiError("No city is set up in this database; run 'allimi city init'.")
             store_agencies(conn, districts)
             first_id = conn.execute(
                 text("SELECT coalesce(max(id), 0) + 1 FROM projects")
