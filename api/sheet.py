@@ -8,10 +8,10 @@ styles; the response's Content-Security-Policy names their hashes (api/security.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import folium
 import shapely.geometry
@@ -28,69 +28,19 @@ from api.projects import NOT_FOUND, ProjectCode, disclosure_or_404
 from api.security import allow_inline
 from geo import sql
 from geo.flags import AHEAD_POINTS, BEHIND_POINTS, STALE_DAYS
+from geo.formatting import Formatter
 from web import TEMPLATES_DIR
-from web.messages import languages
+from web.messages import languages, locale_of
 
 router = APIRouter(tags=["pages"])
 HTML = "text/html"
 PRINTED_REPORTS = 10  # the latest reports that fit on the printed page
 LEAFLET_JS = [("leaflet", "/vendor/leaflet/leaflet.js")]
 LEAFLET_CSS = [("leaflet_css", "/vendor/leaflet/leaflet.css")]
-KST = timezone(timedelta(hours=9))
 
 templates = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, trim_blocks=True, lstrip_blocks=True
 )
-
-
-@dataclass(frozen=True)
-class Formatter:
-    """Amounts, dates and percentages as a reader of ``lang`` writes them."""
-
-    lang: str
-    currency: str = "KRW"
-
-    def money(self, value: Decimal | None) -> str:
-        if value is None:
-            return "—"
-        if self.currency != "KRW":
-            return f"{value:,.2f} {self.currency}"
-        amount = round(value)
-        sign, amount = ("-" if amount < 0 else ""), abs(amount)
-        if self.lang == "en":
-            for unit, name in ((10**12, "trillion"), (10**9, "billion"), (10**6, "million")):
-                if amount >= unit:
-                    number = f"{amount / unit:,.2f}".rstrip("0").rstrip(".")
-                    return f"{sign}₩{number} {name}"
-            return f"{sign}₩{amount:,}"
-        parts = []
-        for unit, name in ((10**12, "조"), (10**8, "억"), (10**4, "만")):
-            count, amount = divmod(amount, unit)
-            if count:
-                parts.append(f"{count:,}{name}")
-        if amount or not parts:
-            parts.append(f"{amount:,}")
-        return f"{sign}{' '.join(parts)} 원"
-
-    def exact(self, value: Decimal) -> str:
-        amount = round(value)
-        return f"{'-' if amount < 0 else ''}₩{abs(amount):,}"
-
-    def day(self, value: str | None) -> str:
-        if not value:
-            return "—"
-        if "T" in value:
-            on = datetime.fromisoformat(value).astimezone(KST).date()
-        else:
-            on = date.fromisoformat(value)
-        if self.lang == "en":
-            return f"{on.day} {on:%b %Y}"
-        return f"{on.year}. {on.month}. {on.day}."
-
-    def pct(self, value: Decimal | None) -> str:
-        if value is None:
-            return "—"
-        return f"{value:.1f}".removesuffix(".0") + "%"
 
 
 def href(url: str | None) -> str | None:
@@ -158,6 +108,12 @@ def small_map(geometry: dict[str, Any], district: dict[str, Any] | None) -> dict
     }
 
 
+def formatter(lang: str, currency: str, here: City) -> Formatter:
+    """Numbers as the language's locale writes them (its messages name it), days in the city's
+    time zone."""
+    return Formatter(locale_of(lang), currency, ZoneInfo(here.jurisdiction.timezone))
+
+
 def render_sheet(
     feature: dict[str, Any], lang: str, district: dict[str, Any] | None, here: City
 ) -> str:
@@ -169,7 +125,7 @@ def render_sheet(
     return templates.get_template("sheet.html").render(
         lang=lang,
         p=p,
-        fmt=Formatter(lang, p["currency"]),
+        fmt=formatter(lang, p["currency"], here),
         category=here.label("category", p["category"], lang),
         status=here.label("status", p["status"], lang),
         project_type=here.label("project_type", p["project_type"], lang),
@@ -180,7 +136,7 @@ def render_sheet(
         printed=PRINTED_REPORTS,
         thresholds={"behind": BEHIND_POINTS, "ahead": AHEAD_POINTS, "stale": STALE_DAYS},
         href=href,
-        today=datetime.now(KST).date().isoformat(),
+        today=datetime.now(ZoneInfo(here.jurisdiction.timezone)).date().isoformat(),
         map=small_map(feature["geometry"], district),
     )
 

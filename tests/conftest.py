@@ -8,11 +8,13 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import Engine
 
 from api.app import create_app
@@ -25,6 +27,8 @@ from tests import city
 
 TEST_DB = "allimi_test"
 VERSION_TTL = 0.2  # seconds the test server reuses the data version it read
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 def free_port() -> int:
@@ -114,3 +118,15 @@ def server(db_url: str) -> Iterator[Server]:
     yield from serve(
         Settings(database_url=db_url, version_ttl=VERSION_TTL, rate_per_s=10_000, rate_burst=10_000)
     )
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright, one per test module (a module may start its own
+    Playwright, which cannot run beside another in the same thread)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/test does).")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()

@@ -7,19 +7,23 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import sync_playwright
 from sqlalchemy import text
 
 from geo.db import drop_database, engine_for
+from geo.formatting import Formatter
 from geo.jurisdiction import SEOUL, read_city
 from geo.sample.generator import SampleSpec
 from geo.sample.loader import load_sample
 from geo.settings import Settings
-from tests.city import HIDDEN, LIBRARY, ROAD
+from tests.city import HIDDEN, LIBRARY, ROAD, Fixture
 from tests.conftest import Server, city_database, serve
+from web.messages import locale_of
 
 PROBLEM = "application/problem+json"
 CHROMIUM = "/usr/bin/chromium"
@@ -34,6 +38,20 @@ def _problem(response, status: int, parameter: str) -> None:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["errors"][0]["parameter"] == parameter
+
+
+def _fmt(lang: str) -> Formatter:
+    return Formatter(locale_of(lang), "KRW", ZoneInfo("Asia/Seoul"))
+
+
+def _amounts(lang: str, project: Fixture) -> list[str]:
+    """Budget, contract value (90 % of the budget in tests/city), spent and remaining."""
+    budget, spent = Decimal(project.budget), Decimal(project.spent)
+    return [_fmt(lang).money(v) for v in (budget, budget * Decimal("0.9"), spent, budget - spent)]
+
+
+def _period(lang: str, project: Fixture) -> str:
+    return f"{_fmt(lang).day(project.start)} ~ {_fmt(lang).day(project.end)}"
 
 
 def test_sheet_shows_the_projects_disclosure(server) -> None:
@@ -52,13 +70,11 @@ def test_sheet_shows_the_projects_disclosure(server) -> None:
         "시험 도로과",
         "공사중",
         "도로",
-        "10억 원",  # budget
-        "9억 원",  # contract value
-        "4억 5,000만 원",  # spent
-        "5억 5,000만 원",  # remaining
+        *_amounts("ko", ROAD),
+        "₩10억",  # the budget, as a Korean reader writes it
         "40%",
         "60%",
-        "2026. 1. 5. ~ 2027. 3. 31.",
+        _period("ko", ROAD),
         "공정 지연",
         "우기 대비 공정 조정",
         "현장 사진",
@@ -78,20 +94,20 @@ def test_sheet_in_english(server) -> None:
         "Test Roads Office",
         "Under construction",
         "Road",
-        "₩1 billion",
-        "₩450 million",
-        "₩550 million",
+        *_amounts("en", ROAD),
+        "₩1\u00a0billion",
+        _fmt("en").exact(Decimal(ROAD.budget)),
         "₩1,000,000,000",
         "Behind schedule",
-        "5 Jan 2026 ~ 31 Mar 2027",
+        _period("en", ROAD),
     ):
         assert expected in html, expected
 
 
 def test_sheet_of_a_completed_project_without_warnings(server) -> None:
     html = server.http.get(f"/projects/{LIBRARY.code}/sheet", params={"lang": "en"}).text
-    assert "₩9 billion" in html
-    assert "1 Mar 2024 ~ 31 Oct 2025" in html
+    assert _amounts("en", LIBRARY)[0] in html
+    assert _period("en", LIBRARY) in html
     assert "None: budget, progress and updates are all within the limits." in html
     assert "No progress report yet." in html
 

@@ -26,3 +26,8 @@ def messages(language: str) -> dict[str, str]:
 def translations(key: str, langs: Iterable[str]) -> dict[str, str]:
     """``key``'s message in each of ``langs`` that has it."""
     return {lang: messages(lang)[key] for lang in langs if key in messages(lang)}
+
+
+def locale_of(language: str) -> str:
+    """The BCP 47 locale whose conventions a language's numbers and dates follow."""
+    return messages(language).get("locale", language)

@@ -1,27 +1,59 @@
 // Numbers, money and dates as a citizen reads them in the current language.
-import { lang, locale } from "./i18n.js";
+import { locale } from "./i18n.js";
 
-export function money(amount, currency = "KRW") {
-  if (amount === null || amount === undefined) return "–";
+// The rules of geo/formatting.py, with the browser's Intl (the same CLDR data); the cases in
+// tests/formatting_cases.json hold both to the same strings. Amounts may be numbers or decimal
+// strings (Intl formats a string exactly). Full numbers are always grouped, as Babel groups them
+// (it has no CLDR minimum grouping digits): es "1.234", as in Python.
+const MISSING = "—";
+const COMPACT_FROM = 1e6;
+const tidy = (text) => text.replace(/[\u0020\u202f]/g, "\u00a0");
+const missing = (value) => value === null || value === undefined || value === "";
+
+// As people read large amounts: below a million in full (fraction digits only when the amount is
+// not whole), from a million the long compact number where the locale puts a currency's number.
+// ko KRW 1,330,000,000 → "₩13.3억"; vi VND 12,500,000,000 → "12,5 tỷ ₫"
+export function money(amount, currency = "KRW", loc = locale()) {
+  if (missing(amount)) return MISSING;
   const value = Number(amount);
-  if (lang === "ko" && currency === "KRW") return won(value);
-  return new Intl.NumberFormat(locale(), {
-    style: "currency", currency, notation: "compact", maximumFractionDigits: 2,
-  }).format(value);
+  if (Math.abs(value) < COMPACT_FROM) {
+    return tidy(new Intl.NumberFormat(loc, {
+      style: "currency", currency, signDisplay: "negative", trailingZeroDisplay: "stripIfInteger",
+      useGrouping: "always",
+    }).format(amount));
+  }
+  const number = new Intl.NumberFormat(loc, {
+    notation: "compact", compactDisplay: "long", maximumFractionDigits: 2, signDisplay: "never",
+  }).format(amount);
+  const unit = new Intl.NumberFormat(loc, {
+    style: "currency", currency, minimumFractionDigits: 0, maximumFractionDigits: 0,
+  }).formatToParts(value < 0 ? -1 : 1);
+  return tidy(unit.map((part) => (part.type === "integer" ? number : part.value)).join(""));
 }
 
-// 1,330,000,000 → "13억 3,000만 원"
-function won(value) {
-  const eok = Math.floor(value / 1e8);
-  const man = Math.round((value % 1e8) / 1e4);
-  const parts = [];
-  if (eok) parts.push(`${eok.toLocaleString("ko-KR")}억`);
-  if (man) parts.push(`${man.toLocaleString("ko-KR")}만`);
-  return parts.length ? `${parts.join(" ")} 원` : `${Math.round(value).toLocaleString("ko-KR")} 원`;
+// The full amount with the currency's own fraction digits: "₩1,330,000,000", "฿12.50".
+export function exactMoney(amount, currency, loc = locale()) {
+  if (missing(amount)) return MISSING;
+  return tidy(new Intl.NumberFormat(loc, {
+    style: "currency", currency, signDisplay: "negative", useGrouping: "always",
+  }).format(amount));
 }
 
-export function percent(value) {
-  return Number(value).toLocaleString(locale(), { maximumFractionDigits: 1 });
+// A value already in percent, in the locale's percent form: 12.25 → "12.3%" (de: "12,3 %").
+export function percent(value, loc = locale()) {
+  if (missing(value)) return MISSING;
+  const parts = new Intl.NumberFormat(loc, {
+    maximumFractionDigits: 1, signDisplay: "negative", useGrouping: "always",
+  }).formatToParts(value);
+  const number = parts.filter((part) => part.type !== "minusSign").map((part) => part.value).join("");
+  const negative = parts.some((part) => part.type === "minusSign");
+  const unit = new Intl.NumberFormat(loc, { style: "percent" }).formatToParts(negative ? -0.01 : 0.01);
+  return tidy(unit.map((part) => (part.type === "integer" ? number : part.value)).join(""));
+}
+
+export function count(value, loc = locale()) {
+  if (missing(value)) return MISSING;
+  return tidy(new Intl.NumberFormat(loc, { useGrouping: "always" }).format(value));
 }
 
 export function date(value) {
@@ -29,10 +61,6 @@ export function date(value) {
   return new Date(`${value.slice(0, 10)}T00:00:00`).toLocaleDateString(locale(), {
     year: "numeric", month: "short", day: "numeric",
   });
-}
-
-export function count(value) {
-  return Number(value).toLocaleString(locale());
 }
 
 // Build DOM from a tag, attributes and children, so data is never parsed as HTML.

@@ -47,7 +47,7 @@ function rowFor(feature, config, onOpen) {
     h("td", {}, label(config.statuses[p.status])),
     h("td", {}, lang === "ko" ? p.agency.name_ko : p.agency.name_en),
     h("td", { class: "num" }, money(p.budget, p.currency)),
-    h("td", { class: "num" }, `${percent(p.progress_actual)}%`),
+    h("td", { class: "num" }, percent(p.progress_actual)),
     h("td", {}, date(p.planned_end)));
 }
 

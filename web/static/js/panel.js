@@ -82,7 +82,7 @@ export function showList(title, features, colors, onOpen, note = null) {
       h("button", { type: "button", class: "project-item", onclick: () => onOpen(p.code) },
         h("span", { class: "item-title" }, p.title),
         h("span", { class: "item-meta" }, categoryChip(p.category, colors), statusChip(p.status),
-          p.distance_m !== undefined ? h("span", { class: "muted" }, t("panel.distance", { m: percent(p.distance_m) })) : null),
+          p.distance_m !== undefined ? h("span", { class: "muted" }, t("panel.distance", { m: count(Math.round(p.distance_m)) })) : null),
         h("span", { class: "item-agency" }, lang === "ko" ? p.agency.name_ko : p.agency.name_en),
         h("span", { class: "item-money" }, `${t("project.budget")} ${money(p.budget, p.currency)} · ${t("project.spent")} ${money(p.spent, p.currency)}`),
         progressBar(p.progress_actual, p.progress_planned),
