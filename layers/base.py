@@ -57,5 +57,6 @@ def title(layer: Layer, jurisdiction: Jurisdiction) -> Translations:
     """The layer's title in each of the city's languages."""
     if layer.title.startswith("level:"):
         levels = jurisdiction.levels
-        return dict(levels[min(int(layer.title.removeprefix("level:")), len(levels)) - 1])
+        level = levels[min(int(layer.title.removeprefix("level:")), len(levels)) - 1]
+        return {lang: level[lang] for lang in jurisdiction.languages if lang in level}
     return translations(layer.title, jurisdiction.languages)

@@ -6,9 +6,9 @@ from geo.districts import totals_source
 from layers.base import Layer, LegendEntry, Style
 
 MEASURES = {
-    "projects": "district.projects",
-    "budget": "district.budget",
-    "flagged": "district.flagged",
+    "projects": "measure.projects",
+    "budget": "measure.budget",
+    "flagged": "measure.flagged",
 }
 
 

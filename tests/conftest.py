@@ -21,9 +21,9 @@ from api.app import create_app
 from api.server import uvicorn_config
 from geo import migrate
 from geo.db import drop_database, engine_for, prepare
-from geo.jurisdiction import City, init_city
+from geo.jurisdiction import City, init_city, read_city
 from geo.settings import Settings
-from tests import city
+from tests import city, danang
 
 TEST_DB = "allimi_test"
 VERSION_TTL = 0.2  # seconds the test server reuses the data version it read
@@ -130,3 +130,25 @@ def browser() -> Iterator[Browser]:
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def danang_db(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database holding the second city of ``tests.danang``, set up from its files."""
+    config = danang.write_files(tmp_path_factory.mktemp("danang"))
+    url = city_database(settings, f"{TEST_DB}_danang", read_city(config))
+    engine = engine_for(url)
+    with engine.begin() as conn:
+        danang.build(conn)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def danang_server(danang_db: str) -> Iterator[Server]:
+    """The portal serving the second city."""
+    yield from serve(
+        Settings(
+            database_url=danang_db, version_ttl=VERSION_TTL, rate_per_s=10_000, rate_burst=10_000
+        )
+    )
