@@ -274,3 +274,23 @@ CITY = Query(
     )::text
     """
 )
+
+
+def placement(geojson: str) -> Query:
+    """Where a geometry (GeoJSON text, EPSG:4326) falls: one row of ``inside`` (wholly within
+    the city's districts) and ``district`` (the district holding most of it; NULL outside)."""
+    return Query(
+        """
+        WITH g AS (SELECT ST_GeomFromGeoJSON(%(geojson)s) AS g)
+        SELECT coalesce(ST_CoveredBy(g.g, (SELECT ST_Union(d.geom) FROM districts d
+                                           WHERE d.level = 1 AND d.geom && g.g)), false),
+               (SELECT d.code FROM districts d WHERE d.level = 1 AND ST_Intersects(d.geom, g.g)
+                ORDER BY CASE ST_Dimension(g.g)
+                             WHEN 0 THEN 0
+                             WHEN 1 THEN -ST_Length(ST_Intersection(d.geom, g.g))
+                             ELSE -ST_Area(ST_Intersection(d.geom, g.g)) END, d.code
+                LIMIT 1)
+        FROM g
+        """,
+        {"geojson": geojson},
+    )

@@ -1,0 +1,193 @@
+"""``allimi city init``: a city set up from its files alone, and every bad input refused with one
+sentence, a non-zero exit and nothing stored."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import Point, box
+from sqlalchemy import text
+
+from geo import migrate
+from geo.db import engine_for
+from geo.settings import DATA_DIR
+from tests import danang
+
+ALLIMI = str(Path(sys.executable).with_name("allimi"))
+HANGUL = "\uac00-\ud7a3"
+DANANG_OPTIONS = [
+    "--code-prefix", "DN", "--currency", "VND", "--timezone", "Asia/Ho_Chi_Minh",
+    "--languages", "vi,en", "--name", "vi=Thành phố Đà Nẵng", "--name", "en=Da Nang",
+    "--level-name", "vi=Phường", "--level-name", "en=Ward",
+]  # fmt: skip
+
+
+def allimi(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "DATABASE_URL": url}
+    return subprocess.run(
+        [ALLIMI, *args], capture_output=True, text=True, env=environment, timeout=180, check=False
+    )
+
+
+def _rows(url: str, sql: str) -> list[tuple]:
+    engine = engine_for(url)
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text(sql))]
+    engine.dispose()
+    return rows
+
+
+def _refused(done: subprocess.CompletedProcess[str], url: str, *phrases: str) -> None:
+    """One sentence naming the problem, exit 1, and no city stored."""
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    for phrase in phrases:
+        assert phrase in lines[0], lines[0]
+    assert _rows(url, "SELECT count(*) FROM jurisdiction") == [(0,)]
+    assert _rows(url, "SELECT count(*) FROM districts") == [(0,)]
+
+
+@pytest.fixture
+def portal(scratch_db: str) -> str:
+    """An empty portal: migrated, no city."""
+    migrate.upgrade(scratch_db)
+    return scratch_db
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    """The Da Nang test city's GeoPackage and city file; returns the city file."""
+    return danang.write_files(tmp_path)
+
+
+def test_a_city_from_its_file_with_nested_levels(portal: str, files: Path) -> None:
+    done = allimi(portal, "city", "init", "--config", str(files))
+    assert done.returncode == 0, done.stderr
+    assert "Thành phố Đà Nẵng is set up: 2 districts" in done.stderr
+    districts = _rows(
+        portal, "SELECT code, name, level, parent_code FROM districts ORDER BY level, code"
+    )
+    quan = [(c, {"vi": vi, "en": en}, 1, None) for c, vi, en in danang.QUAN]
+    phuong = [
+        (code, {"vi": vi, "en": en}, 2, parent)
+        for parent, wards in danang.PHUONG.items()
+        for code, vi, en in wards
+    ]
+    assert districts == quan + phuong
+    # a quận is the union of its phường: 2 of them, 2 km square each
+    area = _rows(portal, "SELECT round(ST_Area(geom::geography)) FROM districts WHERE code = '490'")
+    assert area[0][0] == pytest.approx(2 * 2000 * 2000, rel=0.002)
+    city = _rows(
+        portal,
+        "SELECT name, languages, currency, timezone, code_prefix, levels FROM jurisdiction",
+    )
+    assert city == [
+        (danang.CITY_NAME, ["vi", "en"], "VND", "Asia/Ho_Chi_Minh", "DN", list(danang.LEVELS))
+    ]
+    labels = _rows(portal, "SELECT label FROM categories WHERE code = 'road'")
+    assert labels == [({"vi": "Đường bộ", "en": "Road"},)]
+    statuses = _rows(portal, "SELECT label::text FROM terms")
+    assert not [s for (s,) in statuses if any("\uac00" <= ch <= "\ud7a3" for ch in s)]
+
+
+def test_a_city_from_options_alone(portal: str, files: Path) -> None:
+    gpkg = files.with_name("phuong.gpkg")
+    done = allimi(
+        portal, "city", "init", "--boundaries", str(gpkg), "--code-field", "ma_phuong",
+        "--name-field", "vi=ten_phuong", "--name-field", "en=ten_phuong_en", *DANANG_OPTIONS,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert _rows(portal, "SELECT count(*), min(level), max(level) FROM districts") == [(4, 1, 1)]
+    assert _rows(portal, "SELECT levels FROM jurisdiction") == [([{"vi": "Phường", "en": "Ward"}],)]
+
+
+def test_invalid_rings_are_repaired_only_on_request(portal: str) -> None:
+    full = DATA_DIR / "seoul" / "gu_2015_full.geojson"
+    args = [
+        "city", "init", "--boundaries", str(full), "--code-field", "SIG_CD",
+        "--name-field", "ko=SIG_KOR_NM", "--name-field", "en=SIG_ENG_NM", "--name", "ko=서울",
+        "--code-prefix", "SEOUL", "--currency", "KRW", "--timezone", "Asia/Seoul",
+        "--languages", "ko,en", "--level-name", "ko=자치구",
+    ]  # fmt: skip
+    _refused(allimi(portal, *args), portal, "not valid", "Ring Self-intersection")
+    done = allimi(portal, *args, "--repair")
+    assert done.returncode == 0, done.stderr
+    assert _rows(portal, "SELECT count(*) FROM districts WHERE ST_IsValid(geom)") == [(25,)]
+
+
+def _points(folder: Path) -> Path:
+    path = folder / "points.gpkg"
+    gpd.GeoDataFrame({"ma": ["1"]}, geometry=[Point(108.2, 16.0)], crs=4326).to_file(path)
+    return path
+
+
+def _overlapping(folder: Path) -> Path:
+    path = folder / "overlap.gpkg"
+    shapes = [box(0, 0, 1000, 1000), box(500, 0, 1500, 1000)]
+    gpd.GeoDataFrame({"ma": ["1", "2"]}, geometry=shapes, crs=danang.UTM49N).to_file(path)
+    return path
+
+
+def _metres_without_crs(folder: Path) -> Path:
+    path = folder / "nocrs.gpkg"
+    shapes = [box(196_000, 1_771_000, 198_000, 1_773_000)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        gpd.GeoDataFrame({"ma": ["1"]}, geometry=shapes, crs=None).to_file(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "field", "phrases"),
+    [
+        (_points, "ma", ["points.gpkg holds no polygons"]),
+        (lambda f: f / "phuong.gpkg", "nope", ["has no field 'nope'", "ma_phuong"]),
+        (_overlapping, "ma", ["districts overlap: 1 and 2 (50%)"]),
+        (_metres_without_crs, "ma", ["names no CRS", "not longitude/latitude"]),
+    ],
+    ids=["no polygons", "no code field", "overlapping", "metres without a CRS"],
+)
+def test_bad_boundary_files_are_refused(portal: str, files: Path, make, field, phrases):
+    path = make(files.parent)
+    done = allimi(
+        portal, "city", "init", "--boundaries", str(path), "--code-field", field,
+        "--name-field", f"vi={field}", *DANANG_OPTIONS,
+    )  # fmt: skip
+    _refused(done, portal, *phrases)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "phrases"),
+    [
+        ("--currency", "VNX", ["currency: unknown currency 'VNX'", "VND", "KRW", "THB"]),
+        ("--languages", "vi,xx", ["languages: unknown language 'xx'; valid: en, ko, vi"]),
+        ("--timezone", "Asia/Danang", ["unknown time zone 'Asia/Danang'"]),
+        ("--code-prefix", "dn", ["code_prefix: 'dn' is not 1-12 capital letters"]),
+    ],
+)
+def test_bad_values_are_refused_with_the_valid_ones(
+    portal: str, files: Path, option: str, value: str, phrases: list[str]
+) -> None:
+    options = list(DANANG_OPTIONS)
+    options[options.index(option) + 1] = value
+    done = allimi(
+        portal, "city", "init", "--boundaries", str(files.with_name("phuong.gpkg")),
+        "--code-field", "ma_phuong", "--name-field", "vi=ten_phuong", *options,
+    )  # fmt: skip
+    _refused(done, portal, *phrases)
+
+
+def test_a_portal_with_projects_keeps_its_city(danang_db: str, files: Path) -> None:
+    before = _rows(danang_db, "SELECT code, name FROM districts ORDER BY code")
+    done = allimi(danang_db, "city", "init", "--config", str(files))
+    assert done.returncode == 1
+    assert "holds 2 projects; a city is set up in an empty portal" in done.stderr
+    assert _rows(danang_db, "SELECT code, name FROM districts ORDER BY code") == before
