@@ -98,6 +98,18 @@ def test_a_city_from_its_file_with_nested_levels(portal: str, files: Path) -> No
     assert not [s for (s,) in statuses if any("\uac00" <= ch <= "\ud7a3" for ch in s)]
 
 
+def test_a_city_adds_categories_of_its_own(portal: str, files: Path) -> None:
+    with files.open("a", encoding="utf-8") as city:
+        city.write(
+            '\n[[categories]]\ncode = "ferry"\noc4ids = "transport.water"\n'
+            'color = "#0b7285"\nlabel = { vi = "Phà", en = "Ferry" }\n'
+        )
+    done = allimi(portal, "city", "init", "--config", str(files))
+    assert done.returncode == 0, done.stderr
+    rows = _rows(portal, "SELECT code, label, position FROM categories ORDER BY position DESC")
+    assert rows[0] == ("ferry", {"vi": "Phà", "en": "Ferry"}, 13)  # after the 13 built in
+
+
 def test_a_city_from_options_alone(portal: str, files: Path) -> None:
     gpkg = files.with_name("phuong.gpkg")
     done = allimi(
