@@ -56,6 +56,16 @@ def test_run_brings_up_the_portal_with_the_demo_then_reuses_it() -> None:
                 assert health["projects"] == 300, f"attempt {attempt}"
                 page = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
                 assert page.status_code == 200
+                # a new portal is Seoul: its names, Korean first, won
+                config = httpx.get(f"http://127.0.0.1:{port}/api/config", timeout=5).json()
+                city = config["jurisdiction"]
+                assert (city["name"], city["languages"], city["currency"]) == (
+                    {"ko": "서울특별시", "en": "Seoul"},
+                    ["ko", "en"],
+                    "KRW",
+                )
+                project = httpx.get(f"http://127.0.0.1:{port}/api/projects?limit=1", timeout=5)
+                assert project.json()["features"][0]["id"].startswith("SEOUL-")
             finally:
                 process.send_signal(signal.SIGINT)
                 process.wait(timeout=30)
