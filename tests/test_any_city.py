@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import mapbox_vector_tile
 import pytest
 
 from tests import danang
@@ -91,3 +92,12 @@ def test_a_click_finds_the_citys_project_with_its_names(danang_server) -> None:
         "code": "490",
         "name": {"vi": "Quận Hải Châu", "en": "Hai Chau District"},
     }
+
+
+def test_district_tiles_name_each_district_in_the_citys_language(danang_server) -> None:
+    z, x, y = tile_of(*ROAD_AT, 10)  # one tile holds the whole test city
+    response = danang_server.http.get(f"/api/layers/districts/tiles/{z}/{x}/{y}.mvt")
+    assert response.status_code == 200
+    features = mapbox_vector_tile.decode(response.content)["districts"]["features"]
+    names = sorted(f["properties"]["name"] for f in features)
+    assert names == sorted(vi for _, vi, _ in danang.QUAN)
