@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from geo import migrate
 from geo.db import engine_for
+from geo.models import Base
 
 TABLES = {"districts", "agencies", "projects", "progress_reports", "documents"}
 CITY = {"jurisdiction", "categories", "terms"}
@@ -162,3 +165,23 @@ def test_a_seoul_database_keeps_its_names_and_becomes_seoul(scratch_db: str) -> 
         names = conn.execute(text("SELECT name_ko, name_en FROM agencies")).one()
     engine.dispose()
     assert tuple(names) == ("종로구청", "Jongno-gu Office")
+
+
+def test_the_models_describe_the_migrated_schema(engine) -> None:
+    """geo/models.py and the migrations agree: tables, columns, types, nullability, defaults,
+    indexes and constraints (PostGIS's own spatial_ref_sys aside)."""
+
+    def ours(obj: object, name: str | None, kind: str, reflected: bool, other: object) -> bool:
+        return not (kind == "table" and name == "spatial_ref_sys")
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn,
+            opts={
+                "compare_type": True,
+                "compare_server_default": True,
+                "include_object": ours,
+            },
+        )
+        differences = compare_metadata(context, Base.metadata)
+    assert differences == []
