@@ -50,11 +50,11 @@ def _project_count(url: str) -> int:
         engine.dispose()
 
 
-def _init_city(url: str, config: City) -> None:
+def _init_city(url: str, config: City, drop_sample: bool = False) -> None:
     engine = engine_for(url)
     try:
         with engine.begin() as conn:
-            districts = init_city(conn, config)
+            districts = init_city(conn, config, drop_sample=drop_sample)
     finally:
         engine.dispose()
     _say(
@@ -177,6 +177,9 @@ def city_init(
     ] = None,
     attribution: Annotated[str, typer.Option(help="Whom the boundaries come from.")] = "",
     repair: Annotated[bool, typer.Option(help="Repair invalid rings (make_valid).")] = False,
+    drop_sample: Annotated[
+        bool, typer.Option(help="Remove the synthetic sample projects of the city before.")
+    ] = False,
 ) -> None:
     """Set the city up in an empty portal: its boundaries, names, languages, money and codes.
 
@@ -208,7 +211,7 @@ def city_init(
         }
         values.update({k: v for k, v in given.items() if v is not None})
         chosen = parse_city(values, "allimi city init")
-    _init_city(_ready_database(), chosen)
+    _init_city(_ready_database(), chosen, drop_sample)
 
 
 @db.command("start")

@@ -177,14 +177,26 @@ def read_city(path: Path) -> City:
     return parse_city(values, path.name, path.parent)
 
 
-def init_city(conn: Connection, city: City) -> int:
+def init_city(conn: Connection, city: City, *, drop_sample: bool = False) -> int:
     """Store ``city`` (boundaries, jurisdiction and vocabulary) in an empty portal; returns how
-    many districts it has. Refuses a database that already holds projects."""
-    projects = conn.execute(text("SELECT count(*) FROM projects")).scalar_one()
-    if projects:
-        raise AllimiError(
-            f"The database holds {projects:,} projects; a city is set up in an empty portal."
+    many districts it has. Refuses a database that holds projects, unless they are all
+    synthetic samples and ``drop_sample`` says to remove them."""
+    real, sample = conn.execute(
+        text(
+            "SELECT count(*) FILTER (WHERE NOT is_sample), count(*) FILTER (WHERE is_sample) "
+            "FROM projects"
         )
+    ).one()
+    if real:
+        raise AllimiError(
+            f"The database holds {real + sample:,} projects; a city is set up in an empty portal."
+        )
+    if sample and not drop_sample:
+        raise AllimiError(
+            f"The database holds {sample:,} synthetic sample projects; a city is set up in an "
+            "empty portal (--drop-sample removes them first)."
+        )
+    conn.execute(text("DELETE FROM projects WHERE is_sample"))
     areas = read_levels(city.sources(), repair=city.repair)
     conn.execute(text("DELETE FROM agencies"))
     store_areas(conn, areas)

@@ -203,3 +203,21 @@ def test_a_portal_with_projects_keeps_its_city(danang_db: str, files: Path) -> N
     assert done.returncode == 1
     assert "holds 2 projects; a city is set up in an empty portal" in done.stderr
     assert _rows(danang_db, "SELECT code, name FROM districts ORDER BY code") == before
+
+
+def test_a_demo_portal_changes_city_only_when_told_to_drop_its_samples(
+    portal: str, files: Path
+) -> None:
+    seoul = DATA_DIR / "seoul" / "city.toml"
+    assert allimi(portal, "city", "init", "--config", str(seoul)).returncode == 0
+    assert allimi(portal, "demo", "--projects", "30").returncode == 0
+    kept = allimi(portal, "city", "init", "--config", str(files))
+    assert kept.returncode == 1
+    assert "holds 30 synthetic sample projects" in kept.stderr
+    assert "--drop-sample" in kept.stderr
+    assert _rows(portal, "SELECT code_prefix FROM jurisdiction") == [("SEOUL",)]
+    done = allimi(portal, "city", "init", "--config", str(files), "--drop-sample")
+    assert done.returncode == 0, done.stderr
+    assert _rows(
+        portal, "SELECT code_prefix, (SELECT count(*) FROM projects) FROM jurisdiction"
+    ) == [("DN", 0)]
