@@ -163,6 +163,8 @@ def test_a_district_click_names_the_quan_in_vietnamese(browser, danang_server) -
     assert page.locator(".panel .level").inner_text() == "Quận"
     budget = Formatter(locale_of("vi"), "VND", TZ).money(Decimal(ROAD.budget))
     assert budget in page.locator(".totals").inner_text()
+    assert page.locator(".panel button", has_text="Xem các dự án tại Quận Hải Châu").is_visible()
+    shot(page, "danang-district")
     context.close()
 
 
