@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader
 
+from api.city import City, city
 from api.security import allow_inline
 from geo.errors import AllimiError
 from web import LEAFLET_DIR, REDOC_DIR, STATIC_DIR, SWAGGER_UI_DIR, TEMPLATES_DIR
+from web.messages import message, messages
 
 router = APIRouter(include_in_schema=False)
 FAVICON = "/static/favicon.svg"
@@ -37,9 +41,27 @@ REDOC_ADDS = {
 }
 
 
+templates = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, trim_blocks=True, lstrip_blocks=True
+)
+
+
 @router.get("/")
-def home() -> FileResponse:
-    return FileResponse(TEMPLATES_DIR / "index.html", media_type="text/html")
+async def home(here: Annotated[City, Depends(city)], lang: str | None = None) -> HTMLResponse:
+    """The map page, its texts in ``lang`` when the city offers it, else in the city's default
+    language (the script then shows the citizen's choice)."""
+    j = here.jurisdiction
+    lang = lang if lang in j.languages else j.language
+    values = {
+        key: texts.get(lang) or j.local(texts)
+        for key, texts in (("city", j.name), ("level", j.levels[0]))
+    }
+    page = templates.get_template("index.html").render(
+        lang=lang,
+        t=lambda key: message(lang, key, **values),
+        languages=[(code, messages(code).get("language.name", code)) for code in j.languages],
+    )
+    return HTMLResponse(page)
 
 
 @router.get("/docs")

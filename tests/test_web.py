@@ -77,6 +77,28 @@ def click_map_centre(page: Page) -> None:
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
 
+# The screen box of the district outlines drawn, and of the map: [left, top, right, bottom].
+BOXES = """() => {
+  const box = (r) => [r.left, r.top, r.right, r.bottom];
+  const drawn = [...document.querySelectorAll('.leaflet-overlay-pane path')]
+    .map((p) => box(p.getBoundingClientRect()));
+  const city = [0, 1, 2, 3].map((i) => (i < 2 ? Math.min : Math.max)(...drawn.map((b) => b[i])));
+  return [city, box(document.getElementById('map').getBoundingClientRect())];
+}"""
+
+
+def assert_city_fills_the_map(page: Page, share: float = 0.6) -> None:
+    """The city's districts are on the map, all of them, filling more than ``share`` of its
+    width or its height."""
+    page.locator(".leaflet-overlay-pane path").first.wait_for()
+    (left, top, right, bottom), (m_left, m_top, m_right, m_bottom) = page.evaluate(BOXES)
+    slack = 2
+    assert m_left - slack <= left < right <= m_right + slack
+    assert m_top - slack <= top < bottom <= m_bottom + slack
+    fill = max((right - left) / (m_right - m_left), (bottom - top) / (m_bottom - m_top))
+    assert fill > share
+
+
 def shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
@@ -121,13 +143,33 @@ def test_switching_language(browser, site) -> None:
     page = open_page(browser, site, f"lang=ko&{STREET}")
     assert page.locator("html").get_attribute("lang") == "ko"
     assert page.locator("#toggle-view").inner_text() == "목록 보기"
-    page.locator("#lang").click()
+    assert page.locator("#lang option").all_inner_texts() == ["한국어", "English"]
+    page.locator("#lang").select_option("en")
     page.wait_for_function("() => document.documentElement.lang === 'en'")
     assert page.locator("#toggle-view").inner_text() == "List view"
     assert "lang=en" in page.url
     click_map_centre(page)
     page.locator(".project-item").first.wait_for()
     assert page.locator("#panel-title").inner_text() == "2 projects here"
+
+
+def test_a_new_citizen_sees_seoul_in_korean(browser, site) -> None:
+    """No ?lang=, nothing stored, a browser asking for a language Seoul does not offer."""
+    served = site.http.get("/")
+    assert '<html lang="ko">' in served.text
+    assert "<title>Allimi · 서울특별시 공공공사 알리미</title>" in served.text
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="fr-FR")
+    page = context.new_page()
+    page.goto(site.base)
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.locator("html").get_attribute("lang") == "ko"
+    assert page.title() == "Allimi · 서울특별시 공공공사 알리미"
+    assert page.locator(".brand-sub").inner_text() == "서울특별시 공공공사 알리미"
+    assert page.locator("#lang").input_value() == "ko"
+    assert_city_fills_the_map(page)
+    assert "Seoul boundaries" in page.locator(".leaflet-control-attribution").inner_text()
+    shot(page, "seoul-first-visit")
+    context.close()
 
 
 def test_list_view_is_sortable_and_opens_projects(browser, site) -> None:
@@ -195,7 +237,7 @@ def test_district_click_zooms_in_and_shows_its_totals(browser, site) -> None:
     click_map_centre(page)
     page.locator(".totals").wait_for()
     title = page.locator("#panel-title").inner_text()
-    district = next(d for d in totals if title == f"Projects in {d['name_en']}")
+    district = next(d for d in totals if title == f"Projects in {d['name']['en']}")
     assert page.locator(".totals dd").first.inner_text() == str(district["projects"])
     page.wait_for_function("() => !location.search.includes('z=11&')")
     assert "z=11&" not in page.url

@@ -4,12 +4,14 @@ layer titles), so that each text is translated once."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from functools import cache
 
 from web import STATIC_DIR
 
 MESSAGES_DIR = STATIC_DIR / "i18n"
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def languages() -> list[str]:
@@ -31,3 +33,10 @@ def translations(key: str, langs: Iterable[str]) -> dict[str, str]:
 def locale_of(language: str) -> str:
     """The BCP 47 locale whose conventions a language's numbers and dates follow."""
     return messages(language).get("locale", language)
+
+
+def message(language: str, key: str, **values: str) -> str:
+    """``key``'s message in ``language`` with its ``{name}`` placeholders filled, as the web
+    client's ``t`` fills them (a missing message is its key, a missing value empty)."""
+    text = messages(language).get(key, key)
+    return PLACEHOLDER.sub(lambda m: values.get(m[1], ""), text)

@@ -13,7 +13,7 @@ const missing = (value) => value === null || value === undefined || value === ""
 // As people read large amounts: below a million in full (fraction digits only when the amount is
 // not whole), from a million the long compact number where the locale puts a currency's number.
 // ko KRW 1,330,000,000 → "₩13.3억"; vi VND 12,500,000,000 → "12,5 tỷ ₫"
-export function money(amount, currency = "KRW", loc = locale()) {
+export function money(amount, currency, loc = locale()) {
   if (missing(amount)) return MISSING;
   const value = Number(amount);
   if (Math.abs(value) < COMPACT_FROM) {

@@ -1,8 +1,8 @@
 // The list view: the projects in the current map view as a sortable table, the accessible
 // alternative to the map.
 import { getJson, isAbort } from "./api.js";
-import { date, h, money, percent } from "./format.js";
-import { label, lang, t } from "./i18n.js";
+import { count, date, h, money, percent } from "./format.js";
+import { label, name, t } from "./i18n.js";
 import { filterParams } from "./state.js";
 
 const COLUMNS = [
@@ -45,7 +45,7 @@ function rowFor(feature, config, onOpen) {
     h("td", {}, h("button", { type: "button", class: "link", onclick: () => onOpen(p.code) }, p.title)),
     h("td", {}, label(config.categories[p.category])),
     h("td", {}, label(config.statuses[p.status])),
-    h("td", {}, lang === "ko" ? p.agency.name_ko : p.agency.name_en),
+    h("td", {}, name(p.agency.name)),
     h("td", { class: "num" }, money(p.budget, p.currency)),
     h("td", { class: "num" }, percent(p.progress_actual)),
     h("td", {}, date(p.planned_end)));
@@ -66,7 +66,7 @@ export async function load(bbox, config, onOpen, append = false) {
     const more = document.getElementById("list-more");
     more.hidden = !next;
     document.getElementById("list-count").textContent = page.numberMatched
-      ? t("list.count", { n: page.numberMatched.toLocaleString(), shown: shown.toLocaleString() })
+      ? t("list.count", { n: count(page.numberMatched), shown: count(shown) })
       : t("list.empty");
   } catch (error) {
     if (!isAbort(error)) console.error(error);

@@ -1,7 +1,7 @@
 // Allimi's web map: wires the map, the panel, the list view, search, filters and the URL.
 import { getJson } from "./api.js";
-import { h } from "./format.js";
-import { LANGUAGES, label, lang, load as loadLanguage, pickLanguage, t } from "./i18n.js";
+import { count, h } from "./format.js";
+import { apply as applyLanguage, label, languages, lang, name, setup as setupLanguage, t } from "./i18n.js";
 import * as listView from "./listview.js";
 import {
   CLICK_ZOOM, bboxParam, createMap, districtAt, flyTo, focusFeature, highlight, invalidate,
@@ -55,7 +55,7 @@ async function search(q) {
   if (!q) return panel.showIntro();
   const data = await getJson(`/api/projects?${new URLSearchParams({ q, limit: 30, sort: "-updated" })}`, "search");
   const show = () => {
-    panel.showList(data.numberMatched ? t("search.results", { q, n: data.numberMatched.toLocaleString() }) : t("search.none", { q }),
+    panel.showList(data.numberMatched ? t("search.results", { q, n: count(data.numberMatched) }) : t("search.none", { q }),
       data.features, colors, (code) => openProject(code, { back: show }));
   };
   lastList = show;
@@ -106,11 +106,11 @@ function buildFilters() {
   options(document.getElementById("status"), t("filters.anyStatus"),
     Object.entries(config.statuses).map(([code, term]) => [code, label(term)]), state.status);
   options(document.getElementById("agency"), t("filters.anyAgency"),
-    config.agencies.map((a) => [a.code, lang === "ko" ? a.name_ko : a.name_en]), state.agency);
+    config.agencies.map((a) => [a.code, name(a.name)]), state.agency);
   const measures = layers.find((l) => l.id === "districts").style.measures;
   const measure = document.getElementById("measure");
   measure.replaceChildren(...Object.entries(measures).map(([key, term]) =>
-    h("option", { value: key, selected: key === (state.measure || "projects") }, label(term))));
+    h("option", { value: key, selected: key === (state.measure || "projects") }, name(term))));
   document.getElementById("active-on").value = state.active_on || "";
   document.getElementById("flagged").checked = state.flagged === "true";
 }
@@ -144,11 +144,19 @@ async function nearMe() {
   );
 }
 
-async function switchLanguage() {
-  const next = LANGUAGES[(LANGUAGES.indexOf(lang) + 1) % LANGUAGES.length];
-  await loadLanguage(next);
-  state.lang = next;
+// The language switch: each of the city's languages in its own words.
+function buildLanguages() {
+  const select = document.getElementById("lang");
+  select.replaceChildren(...languages().map((l) =>
+    h("option", { value: l.code, lang: l.code, selected: l.code === lang }, l.name)));
+  select.closest(".lang-switch").hidden = languages().length < 2;
+}
+
+function switchLanguage(code) {
+  applyLanguage(code, config.jurisdiction, true);
+  state.lang = code;
   writeUrl();
+  buildLanguages();
   buildFilters();
   renderLegend();
   if (state.view === "list") setView("list");
@@ -159,8 +167,9 @@ async function switchLanguage() {
 async function start() {
   readUrl();
   [config, { layers }] = await Promise.all([getJson("/api/config"), getJson("/api/layers")]);
-  LANGUAGES.push(...config.languages);
-  await loadLanguage(pickLanguage(state.lang));
+  await setupLanguage(config.jurisdiction, state.lang);
+  if (state.lang) state.lang = lang; // a language the city does not offer is not carried on
+  buildLanguages();
   colors = Object.fromEntries(layers.find((l) => l.id === "projects").style.legend.map((e) => [e.value, e.color]));
   panel.setConfig(config);
   document.getElementById("sample-banner").hidden = !config.sample_data;
@@ -186,7 +195,7 @@ async function start() {
   document.getElementById("toggle-view").addEventListener("click", () => setView(state.view === "list" ? null : "list"));
   document.getElementById("list-more").addEventListener("click", () => listView.load(bboxParam(), config, openProject, true));
   document.getElementById("near-me").addEventListener("click", nearMe);
-  document.getElementById("lang").addEventListener("click", switchLanguage);
+  document.getElementById("lang").addEventListener("change", (e) => switchLanguage(e.currentTarget.value));
   document.addEventListener("allimi:viewchange", () => {
     writeUrl();
     if (state.view === "list") listView.load(bboxParam(), config, openProject);

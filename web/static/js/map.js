@@ -2,7 +2,7 @@
 // category and drawn by status, clusters when zoomed out, and the highlight of a click.
 import { getJson, isAbort } from "./api.js";
 import { count, h } from "./format.js";
-import { label, t } from "./i18n.js";
+import { name, t } from "./i18n.js";
 import { filterParams, state } from "./state.js";
 
 export const CLICK_ZOOM = 13; // from here on a click lists projects; below, it picks a district
@@ -10,18 +10,30 @@ const SHADES = ["#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6"];
 
 let map, districtLayer, projectLayer, highlightLayer, catalogue, districts = [];
 
+const PAD = 0.5; // how far past the city (a share of its size, each side) the map may be moved
+
 export function createMap(config, layers, onClick) {
   catalogue = layers;
-  const city = [[37.4283, 126.7646], [37.7013, 127.1831]];
-  map = L.map("map", { zoomSnap: 0.5, minZoom: 9, maxZoom: 19, maxBounds: [[36.9, 126.2], [38.2, 127.8]] });
-  if (state.lat && state.lon && state.z) map.setView([+state.lat, +state.lon], +state.z);
-  else map.fitBounds(city);
+  const { bounds, attribution } = config.jurisdiction;
+  map = L.map("map", { zoomSnap: 0.5, maxZoom: 19 });
+  if (bounds) {
+    const [west, south, east, north] = bounds;
+    const city = L.latLngBounds([south, west], [north, east]);
+    const around = city.pad(PAD);
+    map.setMaxBounds(around);
+    // out to where the city and some of its surroundings fit
+    map.setMinZoom(Math.max(0, Math.floor(map.getBoundsZoom(around)) - 1));
+    if (state.lat && state.lon && state.z) map.setView([+state.lat, +state.lon], +state.z);
+    else map.fitBounds(city, { padding: [16, 16] });
+  } else {
+    map.setView([+state.lat || 0, +state.lon || 0], +state.z || 2); // a city with no districts yet
+  }
   if (config.basemap.url) {
     L.tileLayer(config.basemap.url, { attribution: config.basemap.attribution, maxZoom: 19 })
       .addTo(map);
   }
-  map.attributionControl.addAttribution(
-    "Seoul boundaries: southkorea/seoul-maps (Apache-2.0), JUSO / Seoul Open Data 2015");
+  // the city's text, not HTML: Leaflet shows attributions as HTML
+  if (attribution) map.attributionControl.addAttribution(h("span", {}, attribution).innerHTML);
   districtLayer = L.geoJSON(null, { style: districtStyle, interactive: false }).addTo(map);
   projectLayer = L.layerGroup().addTo(map);
   highlightLayer = L.layerGroup().addTo(map);
@@ -232,7 +244,7 @@ export function renderLegend() {
   const swatch = (style) => h("span", { class: "swatch", style, "aria-hidden": "true" });
   box.replaceChildren(
     h("summary", {}, t("legend.title")),
-    h("ul", {}, projects.style.legend.map((e) => h("li", {}, swatch(`background:${e.color}`), label(e.label)))),
+    h("ul", {}, projects.style.legend.map((e) => h("li", {}, swatch(`background:${e.color}`), name(e.label)))),
     h("ul", { class: "legend-status" },
       h("li", {}, swatch("border-top:3px dashed #444;height:0"), t("legend.planned")),
       h("li", {}, swatch("background:#444"), t("legend.active")),

@@ -1,7 +1,7 @@
 // The side panel (a bottom sheet on a phone): what is at a clicked spot, one project's full
 // disclosure, a district's totals, or search results.
 import { count, date, h, money, percent } from "./format.js";
-import { label, lang, t } from "./i18n.js";
+import { label, lang, name, t } from "./i18n.js";
 
 const body = () => document.getElementById("panel-body");
 let config;
@@ -83,7 +83,7 @@ export function showList(title, features, colors, onOpen, note = null) {
         h("span", { class: "item-title" }, p.title),
         h("span", { class: "item-meta" }, categoryChip(p.category, colors), statusChip(p.status),
           p.distance_m !== undefined ? h("span", { class: "muted" }, t("panel.distance", { m: count(Math.round(p.distance_m)) })) : null),
-        h("span", { class: "item-agency" }, lang === "ko" ? p.agency.name_ko : p.agency.name_en),
+        h("span", { class: "item-agency" }, name(p.agency.name)),
         h("span", { class: "item-money" }, `${t("project.budget")} ${money(p.budget, p.currency)} · ${t("project.spent")} ${money(p.spent, p.currency)}`),
         progressBar(p.progress_actual, p.progress_planned),
         h("span", { class: "item-progress" }, t("project.progressText", { a: percent(p.progress_actual), p: percent(p.progress_planned) })),
@@ -133,8 +133,8 @@ function history(p) {
 export function showProject(feature, colors, onBack) {
   const p = feature.properties;
   const spentShare = Number(p.budget) > 0 ? (Number(p.spent) * 100) / Number(p.budget) : 0;
-  const agencyName = lang === "ko" ? p.agency.name_ko : p.agency.name_en;
-  const districtName = p.district ? (lang === "ko" ? p.district.name_ko : p.district.name_en) : "";
+  const agencyName = name(p.agency.name);
+  const districtName = name(p.district?.name);
   show(
     h("div", { class: "panel-head" },
       onBack ? h("button", { type: "button", class: "back", onclick: onBack }, "← ", t("panel.back")) : h("span"),
@@ -195,16 +195,19 @@ export function showMessage(text) {
 
 export function showDistrict(feature, onList) {
   const d = feature.properties;
-  const name = lang === "ko" ? d.name_ko : d.name_en;
+  const area = name(d.name);
   show(
-    h("div", { class: "panel-head" }, h("h2", { id: "panel-title", tabindex: "-1" }, t("district.totals", { name })), closeButton()),
+    h("div", { class: "panel-head" },
+      h("div", {}, h("p", { class: "muted level" }, name(config.jurisdiction.levels[0])),
+        h("h2", { id: "panel-title", tabindex: "-1" }, t("district.totals", { name: area }))),
+      closeButton()),
     h("dl", { class: "totals" },
       row(t("district.projects"), count(d.projects)),
       row(t("district.active"), count(d.active)),
-      row(t("district.budget"), money(d.budget)),
-      row(t("district.spent"), money(d.spent)),
+      row(t("district.budget"), money(d.budget, config.jurisdiction.currency)),
+      row(t("district.spent"), money(d.spent, config.jurisdiction.currency)),
       row(t("district.flagged"), count(d.flagged))),
-    h("button", { type: "button", onclick: onList }, t("district.list")),
+    h("button", { type: "button", onclick: onList }, t("district.list", { name: area })),
     h("p", { class: "muted" }, t("panel.intro.text")),
   );
   focusTitle();
