@@ -116,3 +116,13 @@ def test_a_timestamp_is_dated_in_the_formatters_time_zone() -> None:
     assert (
         Formatter("ko", "KRW", SEOUL).day("2026-03-05T23:59:59+09:00") == f"2026.{NBSP}3.{NBSP}5."
     )
+
+
+def test_the_browser_writes_an_instant_as_its_day_in_the_citys_time_zone(page: Page) -> None:
+    stamp = "2026-03-05T20:30:00+00:00"  # 05:30 on the 6th in Seoul, 15:30 on the 5th in NY
+    days = [
+        js(page, "date", stamp, "en-GB", "Asia/Seoul"),
+        js(page, "date", stamp, "en-GB", "America/New_York"),
+        js(page, "date", "2026-03-05", "en-GB", "Asia/Seoul"),  # a calendar day stays itself
+    ]
+    assert [d.replace(NBSP, " ") for d in days] == ["6 Mar 2026", "5 Mar 2026", "5 Mar 2026"]

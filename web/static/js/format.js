@@ -56,11 +56,21 @@ export function count(value, loc = locale()) {
   return tidy(new Intl.NumberFormat(loc, { useGrouping: "always" }).format(value));
 }
 
-export function date(value) {
+let cityTimeZone; // the city's (from /api/config): the day an instant falls on there
+
+export function setTimeZone(zone) {
+  cityTimeZone = zone;
+}
+
+// A calendar day ("2026-03-05") as it is written; an instant ("2026-03-05T20:30:00+00:00") as
+// the day it was in the city's time zone, wherever the reader's browser is.
+export function date(value, loc = locale(), zone = cityTimeZone) {
   if (!value) return "–";
-  return new Date(`${value.slice(0, 10)}T00:00:00`).toLocaleDateString(locale(), {
-    year: "numeric", month: "short", day: "numeric",
-  });
+  const options = { year: "numeric", month: "short", day: "numeric" };
+  if (value.length <= 10) {
+    return new Date(`${value}T00:00:00Z`).toLocaleDateString(loc, { ...options, timeZone: "UTC" });
+  }
+  return new Date(value).toLocaleDateString(loc, { ...options, timeZone: zone });
 }
 
 // Build DOM from a tag, attributes and children, so data is never parsed as HTML.

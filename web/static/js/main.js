@@ -1,6 +1,6 @@
 // Allimi's web map: wires the map, the panel, the list view, search, filters and the URL.
 import { getJson } from "./api.js";
-import { count, h } from "./format.js";
+import { count, h, setTimeZone } from "./format.js";
 import { apply as applyLanguage, label, languages, lang, name, setup as setupLanguage, t } from "./i18n.js";
 import * as listView from "./listview.js";
 import {
@@ -171,6 +171,7 @@ async function start() {
   if (state.lang) state.lang = lang; // a language the city does not offer is not carried on
   buildLanguages();
   colors = Object.fromEntries(layers.find((l) => l.id === "projects").style.legend.map((e) => [e.value, e.color]));
+  setTimeZone(config.jurisdiction.timezone);
   panel.setConfig(config);
   document.getElementById("sample-banner").hidden = !config.sample_data;
   document.getElementById("q").value = state.q || "";
