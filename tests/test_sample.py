@@ -11,7 +11,8 @@ from sqlalchemy import text
 from geo.boundaries import read_levels
 from geo.db import engine_for
 from geo.errors import AllimiError
-from geo.jurisdiction import SEOUL, read_city
+from geo.jurisdiction import SEOUL, City, Jurisdiction, read_city
+from geo.sample.catalogue import catalogue_for
 from geo.sample.generator import SampleSpec, generate
 from geo.sample.loader import load_sample
 from tests.conftest import city_database
@@ -19,13 +20,20 @@ from tests.conftest import city_database
 AS_OF = date(2026, 5, 1)
 
 
+def stored(city: City) -> Jurisdiction:
+    """The jurisdiction ``city`` would be stored as."""
+    fields = city.model_dump(include=set(Jurisdiction.model_fields) - {"levels"})
+    return Jurisdiction(**fields, levels=[level.label for level in city.levels])
+
+
 SEOUL_AREAS = read_levels(read_city(SEOUL).sources(), repair=True)
 DISTRICTS = [a for a in SEOUL_AREAS if a.level == 1]
 DONGS = [a for a in SEOUL_AREAS if a.level == 2]
+CATALOGUE = catalogue_for(stored(read_city(SEOUL)))
 
 
 def _frames(spec: SampleSpec) -> list[pd.DataFrame]:
-    batches = list(generate(spec, DISTRICTS, DONGS))
+    batches = list(generate(spec, CATALOGUE, DISTRICTS, DONGS))
     return [
         pd.concat([getattr(b, part) for b in batches], ignore_index=True)
         for part in ("projects", "reports", "documents")
@@ -157,3 +165,30 @@ def test_loading_twice_needs_replace(sample_db: str) -> None:
     with pytest.raises(AllimiError, match="already holds 2500 projects"):
         load_sample(sample_db, SampleSpec(projects=10, seed=1, as_of=AS_OF))
     assert _scalar(sample_db, "SELECT count(*) FROM projects") == 2500
+
+
+def test_seoul_keeps_its_agencies_codes_and_words(sample_db: str) -> None:
+    assert _scalar(sample_db, "SELECT name FROM agencies WHERE code = 'SMG-WATER'") == {
+        "ko": "서울특별시 상수도사업본부",
+        "en": "Seoul Waterworks Headquarters",
+    }
+    assert _scalar(sample_db, "SELECT name FROM agencies WHERE code = 'GU-11680'") == {
+        "ko": "강남구청",
+        "en": "Gangnam-gu Office",
+    }
+    assert (
+        _scalar(
+            sample_db,
+            r"""
+        SELECT bool_and(code ~ '^SEOUL-20\d\d-\d{6}$' AND currency = 'KRW'
+                        AND address LIKE '서울특별시 %구 % 일대' AND budget % 1000000 = 0
+                        AND title ~ '[가-힣]' AND description LIKE '%합성 예시 자료입니다%'
+                        AND extract(hour FROM created_at AT TIME ZONE 'Asia/Seoul') >= 9)
+        FROM projects""",
+        )
+        is True
+    )
+    median = _scalar(
+        sample_db, "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY budget) FROM projects"
+    )
+    assert 3e8 < median < 3e9  # type: ignore[operator]

@@ -1,262 +1,220 @@
-"""The vocabulary the sample-data generator draws from: agencies, kinds of work, names.
+"""What the sample-data generator draws from: kinds of work, agencies, names and wording.
 
-Agencies are Seoul's real public bodies; every project, contractor, officer and phone number
-made from this catalogue is invented, and stored with ``is_sample = true``.
+The kinds of work (how common, how costly, how long, how large) are the same in every city;
+everything said in words is data, in ``data/demo``: ``<language>.json`` holds a generic
+catalogue in one language (its agencies have generic names: "Department of Transport"), and
+a city may have a catalogue of its own, named by the jurisdiction's ``demo_catalogue``
+(``seoul.json``: Seoul's real public bodies). Every project, contractor, officer and phone
+number made from a catalogue is invented, and stored with ``is_sample = true``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Literal, TypeVar
 
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-@dataclass(frozen=True)
-class Work:
-    """One kind of work: its title pattern (``{dong}`` is filled in), type and shape."""
+from geo.boundaries import Area
+from geo.errors import AllimiError
+from geo.jurisdiction import Jurisdiction
+from geo.settings import DATA_DIR
+from geo.vocab import DOCUMENT_TYPES, shipped_labels
 
-    title: str
-    project_type: str
-    shape: str  # "line", "point" or "polygon"
-    scope: str  # description pattern; {size} is the length in m or area in m²
+DEMO_DIR = DATA_DIR / "demo"
+FALLBACK_LANGUAGE = "en"  # the generic catalogue's language where a city's has no file
+OFFICE = "OFFICE"  # in category_agencies: the project's district office
 
 
 @dataclass(frozen=True)
 class Category:
     weight: float
-    budget_million_krw: float  # median
+    budget_usd: float  # median, in US dollars (converted to the city's currency)
     duration_days: float  # median
     size_m: tuple[float, float]  # segment length (lines) or side (polygons), min/max
-    agencies: tuple[str, ...]  # agency codes; "GU" stands for the project's district office
-    works: tuple[Work, ...]
-
-
-def _w(title: str, project_type: str, shape: str, scope: str) -> Work:
-    return Work(title, project_type, shape, scope)
 
 
 CATEGORIES: dict[str, Category] = {
-    "road": Category(
-        0.20,
-        1200,
-        150,
-        (60, 320),
-        ("GU", "SMG-INFRA", "SMG-TRANSPORT"),
-        (
-            _w(
-                "{dong} 일대 도로 포장 정비공사",
-                "rehabilitation",
-                "line",
-                "노후 포장 {size} m 재포장",
-            ),
-            _w(
-                "{dong} 보도 정비공사",
-                "rehabilitation",
-                "line",
-                "보도블록 {size} m 교체 및 턱 낮춤",
-            ),
-            _w("{dong} 도로 확장공사", "expansion", "line", "도로 {size} m 구간 4차로 확장"),
-            _w("{dong} 교차로 개선공사", "rehabilitation", "point", "교차로 구조 및 횡단보도 개선"),
-        ),
-    ),
-    "water": Category(
-        0.13,
-        800,
-        120,
-        (60, 300),
-        ("SMG-WATER",),
-        (
-            _w("{dong} 노후 상수도관 교체공사", "replacement", "line", "상수도관 {size} m 교체"),
-            _w("{dong} 배수관 정비공사", "rehabilitation", "line", "배수관 {size} m 세척·갱생"),
-            _w("{dong} 가압장 개량공사", "rehabilitation", "point", "가압장 펌프·전기설비 개량"),
-        ),
-    ),
-    "sewer": Category(
-        0.12,
-        1500,
-        200,
-        (60, 300),
-        ("GU", "SMG-WATERCYCLE"),
-        (
-            _w("{dong} 하수관로 정비공사", "rehabilitation", "line", "하수관로 {size} m 정비"),
-            _w("{dong} 노후 하수관 교체공사", "replacement", "line", "노후 하수관 {size} m 교체"),
-            _w("{dong} 빗물받이 정비공사", "rehabilitation", "point", "빗물받이 및 연결관 정비"),
-        ),
-    ),
-    "gas": Category(
-        0.06,
-        300,
-        60,
-        (50, 250),
-        ("GU",),
-        (
-            _w(
-                "{dong} 도시가스 공급관 매설공사",
-                "construction",
-                "line",
-                "가스 공급관 {size} m 매설",
-            ),
-            _w("{dong} 노후 가스관 교체공사", "replacement", "line", "노후 가스관 {size} m 교체"),
-        ),
-    ),
-    "power": Category(
-        0.06,
-        900,
-        120,
-        (60, 300),
-        ("KEPCO-SEOUL",),
-        (
-            _w("{dong} 전선 지중화 공사", "construction", "line", "가공 배전선 {size} m 지중화"),
-            _w("{dong} 배전선로 정비공사", "rehabilitation", "line", "배전선로 {size} m 정비"),
-        ),
-    ),
-    "telecom": Category(
-        0.05,
-        250,
-        45,
-        (50, 250),
-        ("GU",),
-        (
-            _w("{dong} 통신관로 매설공사", "construction", "line", "통신관로 {size} m 매설"),
-            _w("{dong} 광케이블 지중화 공사", "construction", "line", "광케이블 {size} m 지중화"),
-        ),
-    ),
-    "rail": Category(
-        0.02,
-        30000,
-        900,
-        (300, 900),
-        ("SMG-INFRA", "SEOUL-METRO"),
-        (
-            _w(
-                "{dong} 도시철도 구간 개량공사", "rehabilitation", "line", "철도 {size} m 구간 개량"
-            ),
-            _w("{dong} 역사 승강기 설치공사", "construction", "point", "역사 승강기 2기 설치"),
-        ),
-    ),
-    "transit": Category(
-        0.05,
-        2000,
-        240,
-        (150, 500),
-        ("SMG-TRANSPORT",),
-        (
-            _w("{dong} 중앙버스전용차로 설치공사", "construction", "line", "버스전용차로 {size} m"),
-            _w("{dong} 자전거도로 정비공사", "rehabilitation", "line", "자전거도로 {size} m 정비"),
-            _w("{dong} 버스정류장 개선공사", "rehabilitation", "point", "정류장 쉘터 개선"),
-        ),
-    ),
-    "building": Category(
-        0.09,
-        12000,
-        700,
-        (30, 110),
-        ("GU", "SMG-URBANSPACE"),
-        (
-            _w("{dong} 주민센터 신축공사", "construction", "polygon", "연면적 {size} m² 신축"),
-            _w("{dong} 공공도서관 건립공사", "construction", "polygon", "연면적 {size} m² 건립"),
-            _w("{dong} 공영주차장 건립공사", "construction", "polygon", "부지 {size} m² 주차장"),
-            _w("{dong} 복지관 리모델링", "rehabilitation", "point", "복지관 리모델링"),
-        ),
-    ),
-    "school": Category(
-        0.04,
-        6000,
-        400,
-        (40, 120),
-        ("SMOE",),
-        (
-            _w("{dong} 초등학교 증축공사", "expansion", "polygon", "교사동 {size} m² 증축"),
-            _w("{dong} 중학교 내진보강공사", "rehabilitation", "point", "교사동 내진보강"),
-        ),
-    ),
-    "park": Category(
-        0.08,
-        2500,
-        300,
-        (60, 260),
-        ("GU", "SMG-PARKS"),
-        (
-            _w("{dong} 근린공원 조성공사", "construction", "polygon", "공원 {size} m² 조성"),
-            _w(
-                "{dong} 어린이공원 재조성공사", "rehabilitation", "polygon", "공원 {size} m² 재조성"
-            ),
-            _w("{dong} 가로수길 녹화사업", "rehabilitation", "line", "가로수길 {size} m 녹화"),
-        ),
-    ),
-    "river": Category(
-        0.04,
-        5000,
-        500,
-        (200, 700),
-        ("SMG-WATERCYCLE", "GU"),
-        (
-            _w("{dong} 소하천 정비공사", "rehabilitation", "line", "하천 {size} m 정비"),
-            _w("{dong} 빗물펌프장 증설공사", "expansion", "point", "펌프 용량 증설"),
-        ),
-    ),
-    "housing": Category(
-        0.04,
-        40000,
-        1000,
-        (70, 200),
-        ("SH",),
-        (
-            _w(
-                "{dong} 공공임대주택 건설공사", "construction", "polygon", "부지 {size} m² 공공임대"
-            ),
-            _w("{dong} 청년주택 신축공사", "construction", "polygon", "부지 {size} m² 청년주택"),
-        ),
-    ),
+    "road": Category(0.20, 960_000, 150, (60, 320)),
+    "water": Category(0.13, 640_000, 120, (60, 300)),
+    "sewer": Category(0.12, 1_200_000, 200, (60, 300)),
+    "gas": Category(0.06, 240_000, 60, (50, 250)),
+    "power": Category(0.06, 720_000, 120, (60, 300)),
+    "telecom": Category(0.05, 200_000, 45, (50, 250)),
+    "rail": Category(0.02, 24_000_000, 900, (300, 900)),
+    "transit": Category(0.05, 1_600_000, 240, (150, 500)),
+    "building": Category(0.09, 9_600_000, 700, (30, 110)),
+    "school": Category(0.04, 4_800_000, 400, (40, 120)),
+    "park": Category(0.08, 2_000_000, 300, (60, 260)),
+    "river": Category(0.04, 4_000_000, 500, (200, 700)),
+    "housing": Category(0.04, 32_000_000, 1000, (70, 200)),
 }
 
 # Street works whose trenches a planner would want to coordinate (dig once).
 TRENCH_CATEGORIES = ("road", "water", "sewer", "gas", "power", "telecom")
 
-# code: (Korean name, English name, switchboard)
-CITY_AGENCIES: dict[str, tuple[str, str, str]] = {
-    "SMG-INFRA": ("서울특별시 도시기반시설본부", "Seoul Infrastructure Headquarters", "02-120"),
-    "SMG-WATER": ("서울특별시 상수도사업본부", "Seoul Waterworks Headquarters", "02-120"),
-    "SMG-WATERCYCLE": (
-        "서울특별시 물순환안전국",
-        "Seoul Water Circulation Safety Bureau",
-        "02-120",
-    ),
-    "SMG-TRANSPORT": ("서울특별시 도시교통실", "Seoul Urban Transportation Office", "02-120"),
-    "SMG-PARKS": ("서울특별시 푸른도시여가국", "Seoul Parks and Leisure Bureau", "02-120"),
-    "SMG-URBANSPACE": ("서울특별시 도시공간본부", "Seoul Urban Space Headquarters", "02-120"),
-    "SMOE": ("서울특별시교육청", "Seoul Metropolitan Office of Education", "02-1396"),
-    "SH": ("서울주택도시개발공사", "Seoul Housing & Communities Corporation", "1600-3456"),
-    "SEOUL-METRO": ("서울교통공사", "Seoul Metro", "1577-1234"),
-    "KEPCO-SEOUL": ("한국전력공사 서울본부", "KEPCO Seoul Regional Headquarters", "123"),
-}
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def district_office_code(district_code: str) -> str:
-    return f"GU-{district_code}"
+class Work(_Strict):
+    """One kind of work: its title pattern (``{place}`` is the neighbourhood), type and shape."""
+
+    title: str
+    project_type: str = Field(alias="type")
+    shape: Literal["line", "point", "polygon"]
+    scope: str  # description pattern; {size} is the length in m or area in m²
 
 
-CONTRACTOR_STEMS = (
-    "한빛",
-    "새솔",
-    "누리",
-    "다온",
-    "미르",
-    "가람",
-    "아라",
-    "해오름",
-    "온누리",
-    "청솔",
-    "늘푸른",
-    "한결",
-    "바른",
-    "이음",
-    "다솜",
-    "한울",
-    "서하",
-    "도담",
-    "라온",
-    "솔빛",
-)
-CONTRACTOR_SUFFIXES = ("건설", "종합건설", "토건", "산업개발", "이엔씨", "건설산업")
-SUPERVISOR_SUFFIXES = ("엔지니어링", "기술단", "건축사사무소", "기술공사")
-SURNAMES = "김이박최정강조윤장임한오서신권황안송류홍"
-GIVEN_SYLLABLES = "민서지현준우도윤하은수영재성진혜경태연주희동훈상"
+class Names(_Strict):
+    """The agencies' names in one language; ``office`` names a district's office
+    (``{district}`` is the district's name in that language)."""
+
+    agencies: dict[str, str]
+    office: str
+
+
+class Texts(Names):
+    """Everything a catalogue says, in one language. A name pattern (contractor, supervisor,
+    person) is one of a list; each ``{field}`` in it is drawn from ``pools[field]``."""
+
+    contractor: list[str] = Field(min_length=1)
+    supervisor: list[str] = Field(min_length=1)
+    person: list[str] = Field(min_length=1)
+    pools: dict[str, list[str]]
+    phone: str  # {number} is 0-9999
+    works: dict[str, list[Work]]
+    description: str  # {scope}: the work's scope
+    address: str  # {place}: the neighbourhood, {district}: the district
+    documents: dict[str, str]  # document type -> title; {title}: the project, {label}: the type
+    delay_note: str
+
+    @model_validator(mode="after")
+    def _complete(self) -> Texts:
+        missing = sorted(set(CATEGORIES) - set(self.works)) or sorted(
+            set(DOCUMENT_TYPES) - set(self.documents)
+        )
+        if missing:
+            raise ValueError(f"{missing[0]} is missing")
+        for code in TRENCH_CATEGORIES:
+            if not any(w.shape == "line" for w in self.works[code]):
+                raise ValueError(f"{code} needs a line work (trenches are laid side by side)")
+        return self
+
+
+class Structure(_Strict):
+    """How a catalogue's agencies are coded and which category each works for; a city's own
+    catalogue also holds its texts (``texts``) and its agencies' names in other languages."""
+
+    agency_code: str  # {prefix}: the jurisdiction's code prefix, {key}: the agency's key
+    office_code: str  # {prefix}, {district}: the district's code
+    phones: dict[str, str]
+    category_agencies: dict[str, list[str]]
+    texts: dict[str, Texts] = Field(default_factory=dict)
+    names: dict[str, Names] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Agency:
+    code: str
+    name: dict[str, str]
+    phone: str | None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _read(model: type[M], name: str) -> M:
+    path = DEMO_DIR / f"{name}.json"
+    try:
+        return model.model_validate_json(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise AllimiError(f"The demo catalogue {path} cannot be read ({exc.strerror}).") from None
+
+
+@cache
+def _texts(language: str) -> Texts | None:
+    """The generic catalogue in ``language``, if Allimi ships one."""
+    return _read(Texts, language) if (DEMO_DIR / f"{language}.json").exists() else None
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """A city's catalogue: the texts in its default language (or English), its agencies'
+    names in each of its languages that have a catalogue, and the jurisdiction (code prefix,
+    currency, time zone, the language of place names)."""
+
+    structure: Structure
+    texts: Texts
+    language: str  # the texts' language
+    names: dict[str, Names]  # language -> its agencies' names
+    jurisdiction: Jurisdiction
+
+    @property
+    def prefix(self) -> str:
+        return self.jurisdiction.code_prefix
+
+    def local(self, names: dict[str, str]) -> str:
+        """An area's name in the city's default language."""
+        return self.jurisdiction.local(names)
+
+    def category_agencies(self, category: str) -> tuple[str, ...]:
+        """Agency codes that commission ``category`` (OFFICE for the district's office)."""
+        keys = self.structure.category_agencies[category]
+        return tuple(k if k == OFFICE else self._code(k) for k in keys)
+
+    def office_code(self, district_code: str) -> str:
+        return self.structure.office_code.format(prefix=self.prefix, district=district_code)
+
+    def document_title(self, document_type: str, title: str) -> str:
+        label = shipped_labels(self.language).get("document_type", {}).get(document_type)
+        pattern = self.texts.documents[document_type]
+        return pattern.format(title=title, label=label or document_type)
+
+    def agencies(self, districts: list[Area]) -> list[Agency]:
+        """The agencies the catalogue names, and each district's office."""
+        phones = self.structure.phones
+        keys = {k for ks in self.structure.category_agencies.values() for k in ks} - {OFFICE}
+        own = [
+            Agency(
+                self._code(key),
+                {lang: n.agencies[key] for lang, n in self.names.items()},
+                phones.get(key),
+            )
+            for key in sorted(keys)
+        ]
+        offices = [
+            Agency(
+                self.office_code(d.code),
+                {
+                    lang: n.office.format(district=d.name.get(lang) or self.local(d.name))
+                    for lang, n in self.names.items()
+                },
+                phones.get(OFFICE),
+            )
+            for d in districts
+        ]
+        return own + offices
+
+    def _code(self, key: str) -> str:
+        return self.structure.agency_code.format(prefix=self.prefix, key=key)
+
+
+def catalogue_for(jurisdiction: Jurisdiction) -> Catalogue:
+    """The catalogue the jurisdiction names, or the generic one in its default language
+    (English when Allimi has none in that language)."""
+    default = jurisdiction.language
+    if jurisdiction.demo_catalogue:
+        structure = _read(Structure, jurisdiction.demo_catalogue)
+        texts = dict(structure.texts)
+        language = default if default in texts else next(iter(texts))
+    else:
+        structure = _read(Structure, "generic")
+        language = default if _texts(default) else FALLBACK_LANGUAGE
+        found = {lang: _texts(lang) for lang in {*jurisdiction.languages, language}}
+        texts = {lang: t for lang, t in found.items() if t is not None}
+    named = {lang: texts.get(lang) or structure.names.get(lang) for lang in jurisdiction.languages}
+    names = {lang: n for lang, n in named.items() if n is not None} or {language: texts[language]}
+    return Catalogue(structure, texts[language], language, names, jurisdiction)

@@ -9,25 +9,19 @@ overlapping schedule, so that the planners' conflict tools have something to fin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import string
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import pandas as pd
 import shapely
+from babel.numbers import get_group_symbol
 
 from geo.boundaries import Area
-from geo.sample.catalogue import (
-    CATEGORIES,
-    CONTRACTOR_STEMS,
-    CONTRACTOR_SUFFIXES,
-    GIVEN_SYLLABLES,
-    SUPERVISOR_SUFFIXES,
-    SURNAMES,
-    TRENCH_CATEGORIES,
-    district_office_code,
-)
+from geo.sample.catalogue import CATEGORIES, OFFICE, TRENCH_CATEGORIES, Catalogue
+from geo.sample.money import Money
 
 BATCH = 10_000
 METRES_PER_DEGREE = 111_320.0
@@ -97,10 +91,11 @@ class Batch:
 
 
 class _Places:
-    """Districts and the legal dongs inside them, for sampling points and naming places."""
+    """Districts and the neighbourhoods inside them, for sampling points and naming places."""
 
-    def __init__(self, districts: list[Area], dongs: list[Area]) -> None:
+    def __init__(self, districts: list[Area], dongs: list[Area], name: Callable[[Area], str]):
         self.districts = districts
+        self.names = np.array([name(d) for d in districts], dtype=object)
         self.shapes = np.array([d.geom for d in districts], dtype=object)
         for geom in self.shapes:
             shapely.prepare(geom)
@@ -108,6 +103,7 @@ class _Places:
         self.weights = areas / areas.sum()
         self.dongs = dongs
         self.dong_tree = shapely.STRtree([d.geom for d in dongs])
+        self.dong_names = np.array([name(d) for d in dongs], dtype=object)
 
     def sample_points(self, rng: np.random.Generator, district: np.ndarray) -> np.ndarray:
         """One random point inside each row's district (rejection sampling in its bbox)."""
@@ -126,13 +122,12 @@ class _Places:
                 todo = todo[len(cx) :]
         return np.column_stack([x, y])
 
-    def dong_names(self, points: np.ndarray) -> np.ndarray:
-        """The legal dong each point falls in (the nearest one on a boundary gap)."""
+    def dong_of(self, points: np.ndarray) -> np.ndarray:
+        """The name of the neighbourhood each point falls in (the nearest on a boundary gap)."""
         geoms = shapely.points(points)
         nearest = self.dong_tree.query_nearest(geoms, all_matches=False)
-        names = np.array([d.name["ko"] for d in self.dongs], dtype=object)
         out = np.empty(len(points), dtype=object)
-        out[nearest[0]] = names[nearest[1]]
+        out[nearest[0]] = self.dong_names[nearest[1]]
         return out
 
 
@@ -218,35 +213,58 @@ def _s_curve(t: np.ndarray) -> np.ndarray:
     return 100.0 * (3 * t**2 - 2 * t**3)
 
 
-def _pick(rng: np.random.Generator, pool: tuple[str, ...] | str, n: int) -> np.ndarray:
-    return np.array(list(pool), dtype=object)[rng.integers(0, len(pool), n)]
+def _pick(rng: np.random.Generator, pool: list[str], n: int) -> np.ndarray:
+    return np.array(pool, dtype=object)[rng.integers(0, len(pool), n)]
 
 
-def _people(rng: np.random.Generator, n: int) -> np.ndarray:
-    return _pick(rng, SURNAMES, n) + _pick(rng, GIVEN_SYLLABLES, n) + _pick(rng, GIVEN_SYLLABLES, n)
+def _fill(pattern: str, field: Callable[[str], np.ndarray], n: int) -> np.ndarray:
+    """``pattern`` for each of ``n`` rows, each ``{name}`` in it replaced by ``field(name)``."""
+    out = np.full(n, "", dtype=object)
+    for literal, name, _spec, _conversion in string.Formatter().parse(pattern):
+        out = out + literal
+        if name is not None:
+            out = out + field(name)
+    return out
+
+
+def _names(
+    rng: np.random.Generator, patterns: list[str], pools: dict[str, list[str]], n: int
+) -> np.ndarray:
+    """Invented names: one of ``patterns`` per row, each field drawn from its pool."""
+    made = [_fill(p, lambda name: _pick(rng, pools[name], n), n) for p in patterns]
+    if len(made) == 1:
+        return made[0]
+    return np.choose(rng.integers(0, len(made), n), made)
 
 
 def _days(values: np.ndarray) -> np.ndarray:
     return np.asarray(values).astype("timedelta64[D]")
 
 
-def generate(spec: SampleSpec, districts: list[Area], dongs: list[Area]) -> Iterator[Batch]:
-    places = _Places(districts, dongs)
+def generate(
+    spec: SampleSpec, catalogue: Catalogue, districts: list[Area], dongs: list[Area]
+) -> Iterator[Batch]:
+    """The sample projects in the catalogue's city: its districts (level 1) and neighbourhoods
+    (level 2, or the districts), its language, currency, time zone and code prefix."""
+    places = _Places(districts, dongs, lambda area: catalogue.local(area.name))
     counters: dict[int, int] = {}
     for start in range(0, spec.projects, BATCH):
         n = min(BATCH, spec.projects - start)
         rng = np.random.default_rng([spec.seed, start // BATCH])
-        yield _batch(rng, places, spec, spec.first_id + start, n, counters)
+        yield _batch(rng, catalogue, places, spec, spec.first_id + start, n, counters)
 
 
 def _batch(
     rng: np.random.Generator,
+    catalogue: Catalogue,
     places: _Places,
     spec: SampleSpec,
     first_id: int,
     n: int,
     counters: dict[int, int],
 ) -> Batch:
+    texts = catalogue.texts
+    money = Money(catalogue.jurisdiction.currency)
     ids = np.arange(first_id, first_id + n)
     category = np.array(CATEGORY_CODES, dtype=object)[
         rng.choice(len(CATEGORY_CODES), n, p=CATEGORY_WEIGHTS)
@@ -260,10 +278,10 @@ def _batch(
     twin[1:] &= ~twin[:-1]
     district[1:][twin[1:]] = district[:-1][twin[1:]]
 
-    work_index = np.array([rng.integers(0, len(CATEGORIES[c].works)) for c in category])
-    works = [CATEGORIES[c].works[w] for c, w in zip(category, work_index, strict=True)]
+    work_index = np.array([rng.integers(0, len(texts.works[c])) for c in category])
+    works = [texts.works[c][w] for c, w in zip(category, work_index, strict=True)]
     for i in np.flatnonzero(twin):
-        line_works = [w for w in CATEGORIES[category[i]].works if w.shape == "line"]
+        line_works = [w for w in texts.works[category[i]] if w.shape == "line"]
         works[i] = line_works[0]
     kind = np.array([w.shape for w in works], dtype=object)
     lo = np.array([CATEGORIES[c].size_m[0] for c in category])
@@ -333,18 +351,12 @@ def _batch(
     actual_pct[overdue] = np.clip(rng.uniform(80, 98, overdue.sum()), 0, 99.5)
     planned_pct, actual_pct = np.round(planned_pct, 1), np.round(actual_pct, 1)
 
-    # Money (KRW): budget, the winning bid, and what has been paid.
-    budget = (
-        np.round(
-            np.array([CATEGORIES[c].budget_million_krw for c in category])
-            * rng.lognormal(0, 0.7, n),
-            0,
-        )
-        * 1_000_000
+    # Money (in the city's currency): budget, the winning bid, and what has been paid.
+    budget = money.budgets(
+        np.array([CATEGORIES[c].budget_usd for c in category]), rng.lognormal(0, 0.7, n)
     )
-    budget = np.maximum(budget, 20_000_000)
     contracted = started | ((status == "preparation") & (rng.random(n) < 0.5))
-    contract = np.where(contracted, np.round(budget * rng.uniform(0.82, 0.97, n), -3), np.nan)
+    contract = np.where(contracted, money.paid(budget * rng.uniform(0.82, 0.97, n)), np.nan)
     base = np.nan_to_num(contract, nan=0.0)
     spent = base * actual_pct / 100 * rng.uniform(0.9, 1.04, n)
     over = started & (rng.random(n) < 0.05)
@@ -353,7 +365,7 @@ def _batch(
     spent[ahead] = base[ahead] * np.minimum(
         actual_pct[ahead] / 100 + rng.uniform(0.2, 0.35, ahead.sum()), 0.98
     )
-    spent = np.round(spent, -3)
+    spent = money.paid(spent)
 
     # When it was last updated: most within a month, some left stale.
     stale = started & ~done & (rng.random(n) < 0.06)
@@ -373,33 +385,32 @@ def _batch(
     clock = rng.integers(9 * 3600, 18 * 3600, n).astype("timedelta64[s]")  # office hours
 
     # Names, people and places.
-    dongs = places.dong_names(anchors)
+    dongs = places.dong_of(anchors)
     gu = np.array([places.districts[k].code for k in district], dtype=object)
-    gu_name = np.array([places.districts[k].name["ko"] for k in district], dtype=object)
+    gu_name = places.names[district]
+    commissioners = {c: catalogue.category_agencies(c) for c in CATEGORIES}
     agency = np.array(
-        [CATEGORIES[c].agencies[rng.integers(0, len(CATEGORIES[c].agencies))] for c in category],
+        [commissioners[c][rng.integers(0, len(commissioners[c]))] for c in category],
         dtype=object,
     )
-    agency = np.where(agency == "GU", [district_office_code(g) for g in gu], agency)
-    contractor = "(주)" + _pick(rng, CONTRACTOR_STEMS, n) + _pick(rng, CONTRACTOR_SUFFIXES, n)
-    supervisor = (
-        "(주)"
-        + _pick(rng, CONTRACTOR_STEMS, n)
-        + _pick(rng, SUPERVISOR_SUFFIXES, n)
-        + " 건설사업관리단"
+    agency = np.where(agency == OFFICE, [catalogue.office_code(g) for g in gu], agency)
+    contractor = _names(rng, texts.contractor, texts.pools, n)
+    supervisor = _names(rng, texts.supervisor, texts.pools, n)
+    contractor[~contracted] = supervisor[~contracted] = None
+    phone = np.array(
+        [texts.phone.format(number=v) for v in rng.integers(0, 10000, n)], dtype=object
     )
-    phone = np.array([f"070-0000-{v:04d}" for v in rng.integers(0, 10000, n)], dtype=object)
+    plane = _local_metres(geoms, anchors[:, 1])
     size_text = np.where(
-        kind == "line",
-        np.round(shapely.length(shapely.transform(geoms, _local_metres, interleaved=False)), -1),
-        np.round(shapely.area(shapely.transform(geoms, _local_metres, interleaved=False)), -1),
+        kind == "line", np.round(shapely.length(plane), -1), np.round(shapely.area(plane), -1)
     ).astype(int)
     title = np.array(
-        [w.title.format(dong=d) for w, d in zip(works, dongs, strict=True)], dtype=object
+        [w.title.format(place=d) for w, d in zip(works, dongs, strict=True)], dtype=object
     )
+    group = get_group_symbol(catalogue.language)
     description = np.array(
         [
-            f"{w.scope.format(size=f'{s:,}')}. 합성 예시 자료입니다 (synthetic sample data)."
+            texts.description.format(scope=w.scope.format(size=f"{s:,}".replace(",", group)))
             for w, s in zip(works, size_text, strict=True)
         ],
         dtype=object,
@@ -408,7 +419,9 @@ def _batch(
     code = np.empty(n, dtype=object)
     for row, year in enumerate(years.tolist()):
         counters[year] = counters.get(year, 0) + 1
-        code[row] = f"SEOUL-{year}-{counters[year]:06d}"
+        code[row] = f"{catalogue.prefix}-{year}-{counters[year]:06d}"
+    address = _fill(texts.address, {"district": gu_name, "place": dongs}.__getitem__, n)
+    timezone = catalogue.jurisdiction.timezone
 
     projects = pd.DataFrame(
         {
@@ -420,14 +433,14 @@ def _batch(
             "project_type": [w.project_type for w in works],
             "status": status,
             "agency_code": agency,
-            "contractor": np.where(contracted, contractor, None),
-            "supervisor": np.where(contracted, supervisor, None),
-            "officer_name": _people(rng, n),
+            "contractor": contractor,
+            "supervisor": supervisor,
+            "officer_name": _names(rng, texts.person, texts.pools, n),
             "officer_phone": phone,
-            "currency": "KRW",
-            "budget": budget.astype(np.int64),
-            "contract_value": pd.array(np.where(contracted, contract, np.nan)).astype("Int64"),
-            "spent": spent.astype(np.int64),
+            "currency": catalogue.jurisdiction.currency,
+            "budget": money.column(budget),
+            "contract_value": money.column(np.where(contracted, contract, np.nan)),
+            "spent": money.column(spent),
             "progress_actual": actual_pct,
             "progress_planned": planned_pct,
             "planned_start": planned_start,
@@ -435,17 +448,19 @@ def _batch(
             "actual_start": actual_start,
             "actual_end": actual_end,
             "district_code": gu,
-            "address": "서울특별시 " + gu_name + " " + dongs + " 일대",
+            "address": address,
             "published": True,
             "is_sample": True,
-            "created_at": pd.to_datetime(created + clock).tz_localize("Asia/Seoul"),
-            "updated_at": pd.to_datetime(last_update + clock).tz_localize("Asia/Seoul"),
+            "created_at": pd.to_datetime(created + clock).tz_localize(timezone),
+            "updated_at": pd.to_datetime(last_update + clock).tz_localize(timezone),
             "geom": shapely.to_wkb(shapely.set_srid(geoms, 4326), hex=True, include_srid=True),
         },
         columns=PROJECT_COLUMNS,
     )
 
     reports = _reports(
+        money,
+        texts.delay_note,
         ids,
         started,
         actual_start,
@@ -459,17 +474,23 @@ def _batch(
         done,
     )
     documents = _documents(
-        rng, ids, code, title, status, created, actual_start, actual_end, last_update
+        rng, catalogue, ids, code, title, status, created, actual_start, actual_end, last_update
     )
     return Batch(projects, reports, documents)
 
 
-def _local_metres(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Degrees to metres on a local equirectangular plane (good to ~0.1% at city scale)."""
-    return x * METRES_PER_DEGREE * np.cos(np.radians(37.55)), y * METRES_PER_DEGREE
+def _local_metres(geoms: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Each geometry in metres on the equirectangular plane at its row's latitude ``lat``
+    (good to ~0.1% at city scale)."""
+    coords, row = shapely.get_coordinates(geoms, return_index=True)
+    coords = coords * METRES_PER_DEGREE
+    coords[:, 0] *= np.cos(np.radians(lat))[row]
+    return shapely.set_coordinates(np.array(geoms, copy=True), coords)
 
 
 def _reports(
+    money: Money,
+    delay_note: str,
     ids: np.ndarray,
     started: np.ndarray,
     actual_start: np.ndarray,
@@ -501,15 +522,15 @@ def _reports(
     actual = np.where(is_last, actual_now[rows], actual)
     actual = np.where(done[rows] & is_last, 100.0, actual)
     share = np.where(actual_now[rows] > 0, actual / np.maximum(actual_now[rows], 1e-9), 0)
-    spent = np.round(spent_now[rows] * np.clip(share, 0, 1), -3)
-    note = np.where(actual + 10 < planned, "공정 지연: 관계기관 협의 중", "")
+    spent = spent_now[rows] * np.clip(share, 0, 1)
+    note = np.where(actual + 10 < planned, delay_note, "")
     return pd.DataFrame(
         {
             "project_id": ids[rows],
             "reported_on": day,
             "actual": np.round(actual, 1),
             "planned": np.round(planned, 1),
-            "spent_to_date": spent.astype(np.int64),
+            "spent_to_date": money.column(spent),
             "note": note,
         },
         columns=REPORT_COLUMNS,
@@ -518,6 +539,7 @@ def _reports(
 
 def _documents(
     rng: np.random.Generator,
+    catalogue: Catalogue,
     ids: np.ndarray,
     code: np.ndarray,
     title: np.ndarray,
@@ -539,17 +561,30 @@ def _documents(
         out["published_on"].append(on)
 
     photo_days = rng.integers(10, 120, len(ids))
+    named = catalogue.document_title
     for i in range(len(ids)):
-        add(i, f"{title[i]} 사업계획서", "projectPlan", "text/html", created[i])
+        add(i, named("projectPlan", title[i]), "projectPlan", "text/html", created[i])
         if status[i] in ("implementation", "suspended", "completion"):
-            add(i, f"{title[i]} 계약 개요", "contractSummary", "text/html", actual_start[i])
             add(
                 i,
-                "현장 사진",
+                named("contractSummary", title[i]),
+                "contractSummary",
+                "text/html",
+                actual_start[i],
+            )
+            add(
+                i,
+                named("illustration", title[i]),
                 "illustration",
                 "image/svg+xml",
                 min(actual_start[i] + _days(photo_days[i]), last_update[i]),
             )
         if status[i] == "completion":
-            add(i, f"{title[i]} 준공 보고서", "completionCertificate", "text/html", actual_end[i])
+            add(
+                i,
+                named("completionCertificate", title[i]),
+                "completionCertificate",
+                "text/html",
+                actual_end[i],
+            )
     return pd.DataFrame(out, columns=DOCUMENT_COLUMNS)

@@ -1,4 +1,4 @@
-"""Loading the sample city into PostGIS with COPY, in one transaction."""
+"""Loading sample projects into the city a database holds, with COPY, in one transaction."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from sqlalchemy import Connection, text
 from geo.boundaries import Area, stored_areas
 from geo.db import engine_for
 from geo.errors import AllimiError
-from geo.sample.catalogue import CITY_AGENCIES, district_office_code
+from geo.jurisdiction import stored_jurisdiction
+from geo.sample.catalogue import Catalogue, catalogue_for
 from geo.sample.generator import (
     DOCUMENT_COLUMNS,
     PROJECT_COLUMNS,
@@ -32,18 +33,8 @@ class LoadResult:
     seconds: float
 
 
-def store_agencies(conn: Connection, districts: list[Area]) -> None:
-    rows = [
-        {"code": code, "name": {"ko": ko, "en": en}, "phone": phone}
-        for code, (ko, en, phone) in CITY_AGENCIES.items()
-    ] + [
-        {
-            "code": district_office_code(d.code),
-            "name": {"ko": f"{d.name['ko']}청", "en": f"{d.name['en']} Office"},
-            "phone": "02-120",
-        }
-        for d in districts
-    ]
+def store_agencies(conn: Connection, catalogue: Catalogue, districts: list[Area]) -> None:
+    """The catalogue's agencies and the districts' offices (added, or renamed)."""
     conn.execute(
         text(
             """
@@ -52,7 +43,10 @@ def store_agencies(conn: Connection, districts: list[Area]) -> None:
             ON CONFLICT (code) DO UPDATE SET name = excluded.name, phone = excluded.phone
             """
         ),
-        [{**row, "name": json.dumps(row["name"], ensure_ascii=False)} for row in rows],
+        [
+            {"code": a.code, "name": json.dumps(a.name, ensure_ascii=False), "phone": a.phone}
+            for a in catalogue.agencies(districts)
+        ],
     )
 
 
@@ -86,7 +80,8 @@ def load_sample(
     replace: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> LoadResult:
-    """Load the sample city: districts, agencies and ``spec.projects`` synthetic projects.
+    """Load ``spec.projects`` synthetic projects, and their agencies, into the city the
+    database holds (its districts, neighbourhoods, language, currency, time zone and codes).
 
     Refuses a database that already holds projects unless ``replace``, which removes the
     sample projects (and only those) first.
@@ -107,14 +102,16 @@ def load_sample(
             areas = stored_areas(conn)
             districts = [a for a in areas if a.level == 1]
             dongs = [a for a in areas if a.level == 2] or districts
-            if not districts:
+            jurisdiction = stored_jurisdiction(conn)
+            if not districts or jurisdiction is None:
                 raise AllimiError("No city is set up in this database; run 'allimi city init'.")
-            store_agencies(conn, districts)
+            catalogue = catalogue_for(jurisdiction)
+            store_agencies(conn, catalogue, districts)
             first_id = conn.execute(
                 text("SELECT coalesce(max(id), 0) + 1 FROM projects")
             ).scalar_one()
             spec = SampleSpec(spec.projects, spec.seed, spec.as_of, first_id)
-            for batch in generate(spec, districts, dongs):
+            for batch in generate(spec, catalogue, districts, dongs):
                 _copy(conn, "projects", PROJECT_COLUMNS, _timestamps(batch.projects))
                 _copy(conn, "progress_reports", REPORT_COLUMNS, batch.reports)
                 _copy(conn, "documents", DOCUMENT_COLUMNS, batch.documents)
