@@ -136,40 +136,57 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
     return z, x, y
 
 
-def build(conn: Connection) -> None:
-    """Districts, agencies and the fixture projects, with reports and documents for ROAD."""
-    init_city(conn, read_city(SEOUL))
+PROJECT = """
+    INSERT INTO projects (code, title, description, category, project_type, status,
+        agency_code, contractor, supervisor, officer_name, officer_phone, currency, budget,
+        contract_value, spent, progress_actual, progress_planned, planned_start, planned_end,
+        actual_start, actual_end, district_code, address, published, updated_at, geom)
+    SELECT :code, :title, :description, :category, 'rehabilitation', :status, :agency,
+        :contractor, :supervisor, :officer, :officer_phone, :currency, :budget, :budget * 0.9,
+        :spent, :actual, :planned, :start, :end,
+        CASE WHEN :status IN ('implementation', 'completion') THEN CAST(:start AS date) END,
+        CASE WHEN :status = 'completion' THEN CAST(:end AS date) END,
+        (SELECT code FROM districts WHERE level = 1 AND ST_Intersects(geom, g) LIMIT 1),
+        :address, :published, now() - make_interval(days => :updated_days_ago), g
+    FROM (SELECT ST_GeomFromText(:wkt, 4326) AS g) s
+"""
+
+
+def insert_agencies(
+    conn: Connection, agencies: list[tuple[str, str, str, str]], languages: tuple[str, str]
+) -> None:
+    """Agencies given as (code, name in the first language, in the second, phone)."""
+    first, second = languages
     conn.execute(
         text(
             "INSERT INTO agencies (code, name, phone) "
-            "VALUES (:c, jsonb_build_object('ko', :ko, 'en', :en), :phone)"
+            f"VALUES (:c, jsonb_build_object('{first}', :a, '{second}', :b), :phone)"
         ),
-        [{"c": c, "ko": ko, "en": en, "phone": ph} for c, ko, en, ph in AGENCIES],
+        [{"c": c, "a": a, "b": b, "phone": ph} for c, a, b, ph in agencies],
     )
-    for f in ALL:
-        conn.execute(
-            text(
-                """
-                INSERT INTO projects (code, title, description, category, project_type, status,
-                    agency_code, contractor, supervisor, officer_name, officer_phone, currency,
-                    budget,
-                    contract_value, spent, progress_actual, progress_planned, planned_start,
-                    planned_end, actual_start, actual_end, district_code, address, published,
-                    updated_at, geom)
-                SELECT :code, :title, '시험 사업', :category, 'rehabilitation', :status,
-                    :agency, :contractor, '(주)시험감리', '홍길동', '02-000-1234', 'KRW', :budget,
-                    :budget * 0.9, :spent, :actual, :planned, :start, :end,
-                    CASE WHEN :status IN ('implementation', 'completion')
-                         THEN CAST(:start AS date) END,
-                    CASE WHEN :status = 'completion' THEN CAST(:end AS date) END,
-                    (SELECT code FROM districts WHERE level = 1 AND ST_Intersects(geom, g) LIMIT 1),
-                    '서울특별시 시험구 시험동', :published,
-                    now() - make_interval(days => :updated_days_ago), g
-                FROM (SELECT ST_GeomFromText(:wkt, 4326) AS g) s
-                """
-            ),
-            {**f.__dict__},
-        )
+
+
+def insert_projects(conn: Connection, projects: list[dict[str, object]]) -> None:
+    """Projects given as the parameters of ``PROJECT``; each in the district holding it."""
+    for values in projects:
+        conn.execute(text(PROJECT), values)
+
+
+SEOUL_DETAILS = {
+    "description": "시험 사업",
+    "supervisor": "(주)시험감리",
+    "officer": "홍길동",
+    "officer_phone": "02-000-1234",
+    "currency": "KRW",
+    "address": "서울특별시 시험구 시험동",
+}
+
+
+def build(conn: Connection) -> None:
+    """Districts, agencies and the fixture projects, with reports and documents for ROAD."""
+    init_city(conn, read_city(SEOUL))
+    insert_agencies(conn, AGENCIES, ("ko", "en"))
+    insert_projects(conn, [{**f.__dict__, **SEOUL_DETAILS} for f in ALL])
     conn.execute(
         text(
             """

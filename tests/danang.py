@@ -17,6 +17,8 @@ from pyproj import Transformer
 from shapely.geometry import box
 from sqlalchemy import Connection, text
 
+from tests.city import insert_agencies, insert_projects
+
 UTM49N = "EPSG:32649"
 X0, Y0, SIDE = 196_000.0, 1_771_000.0, 2_000.0  # south-west corner, phường side (m)
 # (quận code, vi, en), then its phường: (code, vi, en)
@@ -170,32 +172,17 @@ PROJECTS = [ROAD, PUMP]
 
 def build(conn: Connection) -> None:
     """Agencies and the projects, with a progress report and a document for the road."""
-    conn.execute(
-        text(
-            "INSERT INTO agencies (code, name, phone) "
-            "VALUES (:c, jsonb_build_object('vi', :vi, 'en', :en), :phone)"
-        ),
-        [{"c": c, "vi": vi, "en": en, "phone": ph} for c, vi, en, ph in AGENCIES],
-    )
-    for p in PROJECTS:
-        conn.execute(
-            text(
-                """
-                INSERT INTO projects (code, title, description, category, project_type, status,
-                    agency_code, contractor, officer_name, officer_phone, currency, budget,
-                    contract_value, spent, progress_actual, progress_planned, planned_start,
-                    planned_end, actual_start, district_code, address, geom)
-                SELECT :code, :title, 'Dự án thử nghiệm', :category, 'rehabilitation', :status,
-                    :agency, :contractor, 'Nguyễn Văn An', '0236 3822 111', 'VND', :budget,
-                    :budget * 0.9, :spent, :actual, :planned, :start, :end,
-                    CASE WHEN :status = 'implementation' THEN CAST(:start AS date) END,
-                    (SELECT code FROM districts WHERE level = 1 AND ST_Intersects(geom, g)
-                     LIMIT 1), :address, g
-                FROM (SELECT ST_GeomFromText(:wkt, 4326) AS g) s
-                """
-            ),
-            dict(p.__dict__),
-        )
+    insert_agencies(conn, AGENCIES, ("vi", "en"))
+    details = {
+        "description": "Dự án thử nghiệm",
+        "supervisor": None,
+        "officer": "Nguyễn Văn An",
+        "officer_phone": "0236 3822 111",
+        "currency": "VND",
+        "published": True,
+        "updated_days_ago": 3,
+    }
+    insert_projects(conn, [{**p.__dict__, **details} for p in PROJECTS])
     conn.execute(
         text(
             """
