@@ -25,7 +25,7 @@ from geo.settings import Settings
 from tests import danang
 from tests.city import HIDDEN, LIBRARY, ROAD, Fixture
 from tests.conftest import Server, city_database, serve
-from web.messages import locale_of
+from web.messages import languages, locale_of, messages
 
 PROBLEM = "application/problem+json"
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -105,6 +105,16 @@ def test_sheet_in_english(server) -> None:
         _period("en", ROAD),
     ):
         assert expected in html, expected
+
+
+def test_every_language_allimi_offers_has_every_text_of_its_pages(server) -> None:
+    keys = {k for k in messages("en") if k.startswith(("sheet.", "sample_document."))}
+    assert len(keys) > 30
+    for lang in languages():
+        assert keys <= set(messages(lang)), (lang, keys - set(messages(lang)))
+        response = server.http.get(f"/projects/{ROAD.code}/sheet", params={"lang": lang})
+        assert response.status_code == 200, lang
+        assert f'<html lang="{lang}">' in response.text
 
 
 def test_sheet_of_a_completed_project_without_warnings(server) -> None:
