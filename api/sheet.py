@@ -1,4 +1,6 @@
-"""``/projects/{code}/sheet``: one project's disclosure on one printable A4 page, ko or en.
+"""``/projects/{code}/sheet``: one project's disclosure on one printable A4 page, in any
+language Allimi has messages for (the city's first by default; names and labels the city does
+not give in that language appear in its first).
 
 The small map is a folium map that loads Leaflet from this server only, over no base map: the
 sheet renders, prints and shows its map without the internet. Folium inlines its script and
@@ -8,6 +10,7 @@ styles; the response's Content-Security-Policy names their hashes (api/security.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -17,7 +20,6 @@ import folium
 import shapely.geometry
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
-from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
 from api.caching import cached
@@ -25,22 +27,17 @@ from api.city import City, city
 from api.database import Database
 from api.problems import Problem, documented
 from api.projects import NOT_FOUND, ProjectCode, disclosure_or_404
+from api.rendering import formatter, in_each, templates, texts
 from api.security import allow_inline
-from geo import sql
+from geo.districts import outline
 from geo.flags import AHEAD_POINTS, BEHIND_POINTS, STALE_DAYS
-from geo.formatting import Formatter
-from web import TEMPLATES_DIR
-from web.messages import languages, locale_of
+from web.messages import languages, messages
 
 router = APIRouter(tags=["pages"])
 HTML = "text/html"
 PRINTED_REPORTS = 10  # the latest reports that fit on the printed page
 LEAFLET_JS = [("leaflet", "/vendor/leaflet/leaflet.js")]
 LEAFLET_CSS = [("leaflet_css", "/vendor/leaflet/leaflet.css")]
-
-templates = Environment(
-    loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, trim_blocks=True, lstrip_blocks=True
-)
 
 
 def href(url: str | None) -> str | None:
@@ -51,17 +48,17 @@ def href(url: str | None) -> str | None:
     return url if local or url.startswith(("https://", "http://")) else None
 
 
-async def _district_outline(db: Database, code: str | None) -> dict[str, Any] | None:
-    if not code:
-        return None
-    found = await db.scalar(
-        sql.Query(
-            "SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, 0.00005), 6) "
-            "FROM districts WHERE code = %(code)s",
-            {"code": code},
-        )
-    )
-    return json.loads(found) if found else None
+@dataclass(frozen=True)
+class District:
+    """The project's district: its level (1, 2) and its outline as GeoJSON."""
+
+    level: int
+    outline: dict[str, Any]
+
+
+async def _district(db: Database, code: str | None) -> District | None:
+    found = await db.first(outline(code)) if code else None
+    return District(found[0], json.loads(found[1])) if found else None
 
 
 def small_map(geometry: dict[str, Any], district: dict[str, Any] | None) -> dict[str, Markup]:
@@ -108,22 +105,18 @@ def small_map(geometry: dict[str, Any], district: dict[str, Any] | None) -> dict
     }
 
 
-def formatter(lang: str, currency: str, here: City) -> Formatter:
-    """Numbers as the language's locale writes them (its messages name it), days in the city's
-    time zone."""
-    return Formatter(locale_of(lang), currency, ZoneInfo(here.jurisdiction.timezone))
-
-
-def render_sheet(
-    feature: dict[str, Any], lang: str, district: dict[str, Any] | None, here: City
-) -> str:
+def render_sheet(feature: dict[str, Any], lang: str, area: District | None, here: City) -> str:
     p = feature["properties"]
+    j = here.jurisdiction
 
     def name(values: dict[str, str] | None) -> str | None:
-        return (values or {}).get(lang) or here.jurisdiction.local(values) or None
+        return (values or {}).get(lang) or j.local(values) or None
 
     return templates.get_template("sheet.html").render(
         lang=lang,
+        t=texts(lang),
+        languages=[(code, messages(code)["language.name"]) for code in j.languages],
+        sample=in_each([lang, *(c for c in j.languages if c != lang)], "sheet.sample"),
         p=p,
         fmt=formatter(lang, p["currency"], here),
         category=here.label("category", p["category"], lang),
@@ -131,13 +124,15 @@ def render_sheet(
         project_type=here.label("project_type", p["project_type"], lang),
         agency=name(p["agency"]["name"]),
         district=name((p["district"] or {}).get("name")),
-        attribution=here.jurisdiction.attribution,
+        level=name(j.levels[area.level - 1] if area else j.levels[0]),
+        document_type=lambda code: here.label("document_type", code, lang),
+        attribution=j.attribution,
         reports=p["reports"],
         printed=PRINTED_REPORTS,
         thresholds={"behind": BEHIND_POINTS, "ahead": AHEAD_POINTS, "stale": STALE_DAYS},
         href=href,
-        today=datetime.now(ZoneInfo(here.jurisdiction.timezone)).date().isoformat(),
-        map=small_map(feature["geometry"], district),
+        today=datetime.now(ZoneInfo(j.timezone)).date().isoformat(),
+        map=small_map(feature["geometry"], area.outline if area else None),
     )
 
 
@@ -169,9 +164,9 @@ async def sheet(
 
     async def produce(db: Database) -> str:
         feature = json.loads(await disclosure_or_404(db, code), parse_float=Decimal)
-        outline = await _district_outline(db, feature["properties"]["district_code"])
+        area = await _district(db, feature["properties"]["district_code"])
         # folium and Jinja take milliseconds of CPU: off the event loop
-        return await to_thread.run_sync(render_sheet, feature, lang, outline, here)
+        return await to_thread.run_sync(render_sheet, feature, lang, area, here)
 
     # the policy allows this body's own inline map: fresh or kept, header and body agree
     return allow_inline(request, await cached(request, HTML, produce))

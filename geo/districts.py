@@ -44,3 +44,13 @@ def district_totals(where: ProjectFilter) -> Query:
             """,
         source.params,
     )
+
+
+def outline(code: str) -> Query:
+    """One district's level (1, 2) and its outline simplified for a small map, as GeoJSON
+    text; no row for an unknown code."""
+    return Query(
+        "SELECT level, ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, 0.00005), 6) "
+        "FROM districts WHERE code = %(code)s",
+        {"code": code},
+    )

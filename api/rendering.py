@@ -1,0 +1,44 @@
+"""Pages the server renders itself (the printable sheet, the sample documents): one Jinja
+environment over web/templates, autoescaped, with every text taken from the message files the
+web client reads (web/static/i18n), so that a page speaks whichever language a city offers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader
+
+from api.city import City
+from geo.formatting import Formatter
+from web import TEMPLATES_DIR
+from web.messages import locale_of, messages
+
+SLOT = re.compile(r"\{(\w+)\}")  # as web/static/js/i18n.js fills them
+
+templates = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, trim_blocks=True, lstrip_blocks=True
+)
+
+
+def texts(lang: str) -> Callable[..., str]:
+    """``t(key, **slots)``: the message ``key`` in ``lang``, its ``{slot}``s filled."""
+    words = messages(lang)
+
+    def t(key: str, **slots: object) -> str:
+        return SLOT.sub(lambda m: str(slots[m[1]]), words[key])
+
+    return t
+
+
+def in_each(langs: Iterable[str], key: str) -> str:
+    """The message ``key`` in each of ``langs``, in their order: a short label whoever reads
+    the page understands ("합성 예시 자료 · Synthetic sample data")."""
+    return " · ".join(texts(lang)(key) for lang in langs)
+
+
+def formatter(lang: str, currency: str, here: City) -> Formatter:
+    """Numbers as the language's locale writes them (its messages name it), days in the city's
+    time zone."""
+    return Formatter(locale_of(lang), currency, ZoneInfo(here.jurisdiction.timezone))
