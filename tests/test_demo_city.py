@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from playwright.sync_api import Response
 from sqlalchemy import text
 
 from geo.db import drop_database, engine_for
@@ -23,10 +24,11 @@ from geo.sample.loader import load_sample
 from geo.sample.money import Money
 from geo.settings import Settings
 from tests import danang
-from tests.conftest import city_database
+from tests.conftest import city_database, serve
 from tests.test_sample import stored
 
 ALLIMI = str(Path(sys.executable).with_name("allimi"))
+ARTIFACTS = Path(__file__).parent / "artifacts"
 PROJECTS = 1500
 VIETNAMESE = re.compile(
     r"[ăâđêôơưàáạảãầấậẩẫằắặẳẵèéẹẻẽềếệểễìíịỉĩòóọỏõồốộổỗờớợởỡùúụủũừứựửữỳýỵỷỹ]", re.I
@@ -228,3 +230,61 @@ def test_a_language_without_a_catalogue_gets_the_english_one(tmp_path: Path) -> 
     assert catalogue.names == {"en": catalogue.texts}
     both = catalogue_for(stored(city.model_copy(update={"languages": ["en", "vi"]})))
     assert (both.language, sorted(both.names)) == ("en", ["en", "vi"])
+
+
+SEEN_AS = re.compile(r"[\u3131-\u318e\uac00-\ud7a3]|Seoul|KRW|₩")
+
+
+def test_the_demo_city_is_shown_in_its_own_words_everywhere(demo_db: str, browser) -> None:
+    """The portal over the demo: every API answer, disclosure, sheet and sample document, and
+    the web map in a browser, in Vietnamese and đồng, with nothing of Seoul or Korean."""
+    settings = Settings(database_url=demo_db, rate_per_s=10_000, rate_burst=10_000)
+    for server in serve(settings):
+        listed = server.http.get("/api/projects", params={"limit": 100, "sort": "-budget"}).json()
+        codes = [f["id"] for f in listed["features"]][:4]
+        documents = [
+            d["url"]
+            for code in codes
+            for d in server.http.get(f"/api/projects/{code}").json()["properties"]["documents"]
+        ]
+        paths = [
+            "/",
+            "/api/config",
+            "/api/layers",
+            "/api/districts",
+            "/api/layers/districts/features",
+            "/api/layers/projects/features",
+            *(f"/api/projects/{code}" for code in codes),
+            *(f"/projects/{code}/sheet" for code in codes),
+            *documents,
+        ]
+        for path in paths:
+            response = server.http.get(path)
+            assert response.status_code == 200, path
+            assert SEEN_AS.findall(response.text) == [], path
+        sheet = server.http.get(f"/projects/{codes[0]}/sheet").text
+        assert '<html lang="vi">' in sheet and "₫" in sheet and VIETNAMESE.search(sheet)
+
+        page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="vi-VN")
+        texts: list[str] = []
+
+        def keep_json(response: Response, into: list[str] = texts) -> None:
+            if "json" in response.headers.get("content-type", ""):
+                into.append(response.text())
+
+        page.on("response", keep_json)
+        page.goto(f"{server.base}/")
+        page.wait_for_selector("body[data-ready=true]", timeout=20_000)
+        page.wait_for_load_state("networkidle")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "danang-demo-map.png"))
+        page.goto(f"{server.base}/?project={codes[0]}")
+        page.locator("article.disclosure").wait_for()
+        page.screenshot(path=str(ARTIFACTS / "danang-demo-disclosure.png"))
+        shown = page.evaluate("() => document.title + document.body.innerText")
+        assert listed["features"][0]["properties"]["title"] in shown
+        assert "tỷ ₫" in shown.replace("\u00a0", " ")
+        assert SEEN_AS.findall(shown) == []
+        assert len(texts) >= 3  # config, layers and districts at least
+        assert [t for t in texts if SEEN_AS.search(t)] == []
+        page.close()

@@ -17,7 +17,7 @@ from tests.danang import AGENCIES, CITY_NAME, ROAD, lon_lat
 from tests.test_web import BOXES, assert_city_fills_the_map
 from web.messages import locale_of
 
-SCREENSHOTS = Path(__file__).parent.parent / "screenshots"
+SCREENSHOTS = Path(__file__).parent / "artifacts"
 SEOUL = re.compile(r"[\u3131-\u318E\uAC00-\uD7A3]|Seoul|서울|KRW|₩")
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 TRANSPORT = next(a for a in AGENCIES if a[0] == ROAD.agency)
