@@ -11,12 +11,12 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, FileSystemLoader
 
 from api.city import City, city
+from api.rendering import templates
 from api.security import allow_inline
 from geo.errors import AllimiError
-from web import LEAFLET_DIR, REDOC_DIR, STATIC_DIR, SWAGGER_UI_DIR, TEMPLATES_DIR
+from web import LEAFLET_DIR, REDOC_DIR, STATIC_DIR, SWAGGER_UI_DIR
 from web.messages import message, messages
 
 router = APIRouter(include_in_schema=False)
@@ -39,11 +39,6 @@ REDOC_ADDS = {
     ),
     "worker-src": ("blob:",),
 }
-
-
-templates = Environment(
-    loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, trim_blocks=True, lstrip_blocks=True
-)
 
 
 @router.get("/")

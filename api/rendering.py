@@ -4,8 +4,8 @@ web client reads (web/static/i18n), so that a page speaks whichever language a c
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader
@@ -13,9 +13,7 @@ from jinja2 import Environment, FileSystemLoader
 from api.city import City
 from geo.formatting import Formatter
 from web import TEMPLATES_DIR
-from web.messages import locale_of, messages
-
-SLOT = re.compile(r"\{(\w+)\}")  # as web/static/js/i18n.js fills them
+from web.messages import locale_of, message
 
 templates = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, trim_blocks=True, lstrip_blocks=True
@@ -24,12 +22,7 @@ templates = Environment(
 
 def texts(lang: str) -> Callable[..., str]:
     """``t(key, **slots)``: the message ``key`` in ``lang``, its ``{slot}``s filled."""
-    words = messages(lang)
-
-    def t(key: str, **slots: object) -> str:
-        return SLOT.sub(lambda m: str(slots[m[1]]), words[key])
-
-    return t
+    return partial(message, lang)
 
 
 def in_each(langs: Iterable[str], key: str) -> str:

@@ -35,8 +35,8 @@ def locale_of(language: str) -> str:
     return messages(language).get("locale", language)
 
 
-def message(language: str, key: str, **values: str) -> str:
+def message(language: str, key: str, **values: object) -> str:
     """``key``'s message in ``language`` with its ``{name}`` placeholders filled, as the web
     client's ``t`` fills them (a missing message is its key, a missing value empty)."""
     text = messages(language).get(key, key)
-    return PLACEHOLDER.sub(lambda m: values.get(m[1], ""), text)
+    return PLACEHOLDER.sub(lambda m: str(values.get(m[1], "")), text)
