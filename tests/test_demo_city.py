@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -16,15 +15,13 @@ import pytest
 from playwright.sync_api import Response
 from sqlalchemy import text
 
-from geo.db import drop_database, engine_for
+from geo.db import drop_database, engine_for, prepare
 from geo.jurisdiction import read_city
 from geo.sample.catalogue import catalogue_for
-from geo.sample.generator import SampleSpec
-from geo.sample.loader import load_sample
 from geo.sample.money import Money
 from geo.settings import Settings
 from tests import danang
-from tests.conftest import city_database, serve
+from tests.conftest import serve
 from tests.test_sample import stored
 
 ALLIMI = str(Path(sys.executable).with_name("allimi"))
@@ -36,11 +33,25 @@ VIETNAMESE = re.compile(
 KOREAN = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
 
 
+def allimi(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "DATABASE_URL": url}
+    return subprocess.run(
+        [ALLIMI, *args], capture_output=True, text=True, env=environment, timeout=300, check=False
+    )
+
+
 @pytest.fixture(scope="module")
 def demo_db(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Da Nang set up and filled as an operator does it: ``allimi city init``, ``allimi demo``."""
     config = danang.write_files(tmp_path_factory.mktemp("danang_demo"))
-    url = city_database(settings, "allimi_test_demo_danang", read_city(config))
-    load_sample(url, SampleSpec(projects=PROJECTS, seed=5, as_of=date(2026, 5, 1)))
+    drop_database(prepare(settings, "allimi_test_demo_danang"))
+    url = prepare(settings, "allimi_test_demo_danang")
+    init = allimi(url, "city", "init", "--config", str(config))
+    assert init.returncode == 0, init.stderr
+    demo = allimi(url, "demo", "--projects", str(PROJECTS), "--seed", "5", "--as-of", "2026-05-01")
+    assert demo.returncode == 0, demo.stderr
+    assert f"Loaded {PROJECTS:,} projects" in demo.stderr
+    assert not KOREAN.search(init.stderr + demo.stderr) and "Seoul" not in demo.stderr
     yield url
     drop_database(url)
 
@@ -174,33 +185,6 @@ def test_lengths_are_measured_at_the_citys_latitude(demo_db: str) -> None:
     assert said.notna().all() and len(said) > PROJECTS / 3
     said = said.str.replace(".", "", regex=False).astype(float)
     assert ((said - lines["metres"]).abs() <= 5.5 + 0.008 * lines["metres"]).all()
-
-
-def test_allimi_demo_fills_the_city_from_the_command_line(
-    settings: Settings, tmp_path: Path
-) -> None:
-    url = city_database(settings, "allimi_test_demo_cli", read_city(danang.write_files(tmp_path)))
-    try:
-        env = {**os.environ, "DATABASE_URL": url}
-        done = subprocess.run(
-            [ALLIMI, "demo", "--projects", "200", "--as-of", "2026-05-01"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        assert "Loaded 200 projects" in done.stderr
-        assert "Seoul" not in done.stderr
-        summary = _rows(
-            url,
-            "SELECT count(*) AS n, bool_and(code LIKE 'DN-%') AS codes, "
-            "bool_and(currency = 'VND') AS vnd, bool_and(is_sample) AS sample FROM projects",
-        ).iloc[0]
-        assert summary.to_dict() == {"n": 200, "codes": True, "vnd": True, "sample": True}
-    finally:
-        drop_database(url)
 
 
 @pytest.mark.parametrize(
