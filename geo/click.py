@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 
 from geo.disclosure import FROM_PROJECTS, SUMMARY, feature
+from geo.earth import METRES_PER_DEGREE
 from geo.sql import Query
 
 DEFAULT_RADIUS_M = 25.0  # a fingertip at street zoom on a phone
 FINGER_PX = 22  # half a fingertip, in CSS pixels
 MAX_RESULTS = 50
-METRES_PER_DEGREE = 111_320.0
 
 
 def radius_for_zoom(zoom: float, lat: float) -> float:

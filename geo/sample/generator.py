@@ -20,14 +20,14 @@ import shapely
 from babel.numbers import get_group_symbol
 
 from geo.boundaries import Area
+from geo.earth import METRES_PER_DEGREE
+from geo.flags import STALE_DAYS
 from geo.sample.catalogue import CATEGORIES, OFFICE, TRENCH_CATEGORIES, Catalogue
 from geo.sample.money import Money
 
 BATCH = 10_000
-METRES_PER_DEGREE = 111_320.0
 MAX_REPORTS = 36
 TWIN_SHARE = 0.08
-STALE_AFTER_DAYS = 60
 
 CATEGORY_CODES = list(CATEGORIES)
 CATEGORY_WEIGHTS = np.array([c.weight for c in CATEGORIES.values()])
@@ -371,7 +371,7 @@ def _batch(
     stale = started & ~done & (rng.random(n) < 0.06)
     last_update = np.where(
         stale,
-        as_of - _days(rng.integers(STALE_AFTER_DAYS + 1, 240, n)),
+        as_of - _days(rng.integers(STALE_DAYS + 1, 240, n)),
         as_of - _days(rng.integers(0, 30, n)),
     )
     last_update = np.where(
