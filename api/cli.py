@@ -11,6 +11,8 @@ import typer
 from sqlalchemy import text
 
 from geo import migrate as migrations
+from geo.accounts import MIN_PASSWORD, ROLES, NewUser, add_user
+from geo.changelog import verify_stored
 from geo.db import engine_for, prepare, read_url
 from geo.errors import AllimiError
 from geo.jurisdiction import SEOUL, City, init_city, parse_city, read_city, stored_jurisdiction
@@ -212,6 +214,58 @@ def city_init(
         values.update({k: v for k, v in given.items() if v is not None})
         chosen = parse_city(values, "allimi city init")
     _init_city(_ready_database(), chosen, drop_sample)
+
+
+user = typer.Typer(
+    help="Accounts of officials, contractors, planners and admins.", no_args_is_help=True
+)
+app.add_typer(user, name="user")
+
+
+@user.command("add")
+def user_add(
+    email: Annotated[str, typer.Option(help="Sign-in e-mail address.")],
+    name: Annotated[str, typer.Option(help="The person's name (never disclosed).")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(ROLES)}.")],
+    agency: Annotated[str | None, typer.Option(help="An official's agency code.")] = None,
+    contractor: Annotated[
+        str | None, typer.Option(help="A contractor's company, as projects name it.")
+    ] = None,
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="ALLIMI_NEW_PASSWORD",
+            help=f"At least {MIN_PASSWORD} characters; asked for when not given.",
+        ),
+    ] = "",
+) -> None:
+    """Create an account (the first admin, typically; admins add the rest in the portal)."""
+    account = NewUser(email, name, role, password, agency, contractor)
+    engine = engine_for(_ready_database())
+    try:
+        with engine.begin() as conn:
+            number = add_user(conn, account)
+    finally:
+        engine.dispose()
+    _say(f"Account {number} created: {email} ({role}).")
+
+
+@app.command("verify-log")
+def verify_log() -> None:
+    """Check the public change log's hash chain; name the first entry that breaks it."""
+    engine = engine_for(_ready_database())
+    try:
+        with engine.connect() as conn:
+            broken = verify_stored(conn)
+            entries = conn.execute(text("SELECT seq FROM change_head")).scalar_one()
+    finally:
+        engine.dispose()
+    if broken:
+        raise AllimiError(f"The change log is broken at entry {broken.seq}: {broken.reason}.")
+    _say(f"The change log holds: {entries:,} entries, each following from the one before.")
 
 
 @db.command("start")

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     SmallInteger,
@@ -33,6 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from geo.accounts import ROLES
+from geo.changelog import ACTIONS
 from geo.vocab import GEOMETRY_TYPES, PROJECT_TYPES, STATUSES, sql_list
 
 NAMING = {
@@ -167,6 +170,8 @@ class Project(Base):
     is_sample: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
     geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False)
     search_text: Mapped[str] = mapped_column(
         Text,
@@ -197,6 +202,7 @@ class Project(Base):
             name="geom_type",
         ),
         CheckConstraint("ST_IsValid(geom)", name="geom_valid"),
+        CheckConstraint("(withdrawn_at IS NULL) = (withdrawn_reason IS NULL)", name="withdrawn"),
         Index("ix_projects_geom", "geom", postgresql_using="gist"),
         Index("ix_projects_category_status", "category", "status"),
         Index("ix_projects_agency_code", "agency_code"),
@@ -221,9 +227,15 @@ class ProgressReport(Base):
     planned: Mapped[Decimal] = mapped_column(Percent)
     spent_to_date: Mapped[Decimal] = mapped_column(Money)
     note: Mapped[str | None] = mapped_column(Text)
+    # A contractor's report waits for an official of the agency; the public sees approved ones
+    state: Mapped[str] = mapped_column(String(10), server_default="approved")
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         UniqueConstraint("project_id", "reported_on"),
+        CheckConstraint("state IN ('pending', 'approved', 'rejected')", name="state"),
         CheckConstraint(
             "actual BETWEEN 0 AND 100 AND planned BETWEEN 0 AND 100 AND spent_to_date >= 0",
             name="values",
@@ -259,3 +271,96 @@ class DataVersion(Base):
     singleton: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
     version: Mapped[int] = mapped_column(BigInteger, server_default="1")
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class User(Base):
+    """An account: an official of one agency, a contractor speaking for the company projects
+    name as their contractor, a planner or an admin. Passwords are kept as Argon2 hashes."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    email: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(20))
+    agency_code: Mapped[str | None] = mapped_column(ForeignKey("agencies.code"))
+    contractor: Mapped[str | None] = mapped_column(Text)
+    password_hash: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(f"role IN ({sql_list(ROLES)})", name="role"),
+        CheckConstraint("(role = 'official') = (agency_code IS NOT NULL)", name="agency"),
+        CheckConstraint("(role = 'contractor') = (contractor IS NOT NULL)", name="contractor"),
+        Index("uq_users_email", func.lower(text("email")), unique=True),
+    )
+
+
+class Token(Base):
+    """A sign-in session or a long-lived API token, kept only as its SHA-256 digest."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    digest: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    label: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('session', 'api')", name="kind"),
+        Index("ix_tokens_user_id", "user_id"),
+    )
+
+
+class LoginFailure(Base):
+    """A failed sign-in, by account (``user:<email>``) or address (``ip:<address>``)."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    subject: Mapped[str] = mapped_column(Text)
+    failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (Index("ix_login_failures_subject_failed_at", "subject", "failed_at"),)
+
+
+class ChangeHead(Base):
+    """The last entry of the change log: what a writer locks to append the next one."""
+
+    __tablename__ = "change_head"
+
+    singleton: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
+    seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    hash: Mapped[bytes] = mapped_column(
+        LargeBinary, server_default=text("decode(repeat('00', 32), 'hex')")
+    )
+
+    __table_args__ = (CheckConstraint("singleton", name="singleton"),)
+
+
+class ChangeEntry(Base):
+    """One entry of the public change log (``geo.changelog``); append-only."""
+
+    __tablename__ = "changes"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    project_code: Mapped[str] = mapped_column(String(40))
+    agency_code: Mapped[str] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(20))
+    content: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+
+    __table_args__ = (
+        CheckConstraint(f"action IN ({sql_list(ACTIONS)})", name="action"),
+        Index("ix_changes_project_code", "project_code"),
+        Index("ix_changes_agency_code", "agency_code"),
+        Index("ix_changes_at", "at"),
+    )

@@ -14,7 +14,8 @@ from geo.models import Base
 
 TABLES = {"districts", "agencies", "projects", "progress_reports", "documents"}
 CITY = {"jurisdiction", "categories", "terms"}
-VIEWS = {*TABLES, *CITY, "data_version"}  # in schema disclosed, for the API's read role
+LOG = {"changes", "change_head"}
+VIEWS = {*TABLES, *CITY, *LOG, "data_version"}  # in schema disclosed, for the API's read role
 
 
 def _tables(url: str, schema: str = "public") -> set[str]:

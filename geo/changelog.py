@@ -1,0 +1,146 @@
+"""The public change log: every change to the public record, hash-chained.
+
+Each entry's ``content`` is canonical JSON (keys sorted, no spaces, UTF-8) that names its own
+sequence number, and its ``hash`` is SHA-256 over the previous entry's hash followed by that
+content. So an edited entry, a reordered one or a missing one breaks the chain at that entry,
+and anyone holding a copy of a chain head can later prove the log was not rewritten before it.
+
+Writers append under a lock on the one ``change_head`` row, in the transaction of the write
+itself: the change and its entry commit together or not at all, and concurrent writers still
+make one chain. Only published projects are logged: a draft is not yet part of the public
+record, and its publication logs every field it is published with (the baseline).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+GENESIS = bytes(32)  # the "previous hash" of the first entry
+ACTIONS = ("create", "edit", "publish", "withdraw", "report")
+
+
+def _plain(value: Any) -> Any:
+    """A value as canonical JSON writes it: decimals and dates as strings."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def canonical(content: Mapping[str, Any]) -> str:
+    """``content`` as canonical JSON text (the bytes the hash covers are its UTF-8)."""
+    return json.dumps(_plain(content), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def link(previous: bytes, content: str) -> bytes:
+    """The hash of an entry: SHA-256 over the previous hash and the entry's content."""
+    return hashlib.sha256(previous + content.encode("utf-8")).digest()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change to the public record, as disclosed: no person's name, only agency and role."""
+
+    action: str
+    project: str  # project code
+    agency: str
+    role: str
+    fields: Mapping[str, tuple[Any, Any]]  # field -> (before, after); before is None on create
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"unknown change action {self.action!r}")
+
+
+def append(conn: Connection, change: Change) -> int:
+    """Append ``change`` to the log in ``conn``'s transaction; returns its sequence number."""
+    seq, previous, at = conn.execute(
+        text("SELECT seq, hash, now() FROM change_head FOR UPDATE")
+    ).one()
+    seq += 1
+    content = canonical(
+        {
+            "seq": seq,
+            "at": at,
+            "action": change.action,
+            "project": change.project,
+            "agency": change.agency,
+            "role": change.role,
+            "fields": {k: list(v) for k, v in change.fields.items()},
+            "reason": change.reason,
+        }
+    )
+    digest = link(bytes(previous), content)
+    conn.execute(
+        text(
+            """
+            INSERT INTO changes (seq, at, project_code, agency_code, role, action, content,
+                                 prev_hash, hash)
+            VALUES (:seq, :at, :project, :agency, :role, :action, :content, :prev, :hash);
+            UPDATE change_head SET seq = :seq, hash = :hash;
+            """
+        ),
+        {
+            "seq": seq,
+            "at": at,
+            "project": change.project,
+            "agency": change.agency,
+            "role": change.role,
+            "action": change.action,
+            "content": content,
+            "prev": bytes(previous),
+            "hash": digest,
+        },
+    )
+    return int(seq)
+
+
+@dataclass(frozen=True)
+class Broken:
+    """Where the chain breaks: the first entry that does not follow from the one before."""
+
+    seq: int
+    reason: str
+
+
+def verify(
+    entries: Iterable[tuple[int, str, bytes, bytes]], head: tuple[int, bytes]
+) -> Broken | None:
+    """Check ``entries`` (seq, content, prev_hash, hash, in seq order) against each other and
+    against the published ``head`` (seq, hash); None when the chain holds."""
+    expected_seq, previous = 1, GENESIS
+    for seq, content, prev_hash, digest in entries:
+        if seq != expected_seq:
+            return Broken(expected_seq, f"entry {expected_seq} is missing (next is {seq})")
+        if bytes(prev_hash) != previous:
+            return Broken(seq, "it does not name the hash of the entry before it")
+        if json.loads(content).get("seq") != seq:
+            return Broken(seq, "its content names another place in the log")
+        if link(previous, content) != bytes(digest):
+            return Broken(seq, "its content does not match its hash")
+        expected_seq, previous = seq + 1, bytes(digest)
+    head_seq, head_hash = head
+    if head_seq != expected_seq - 1 or bytes(head_hash) != previous:
+        return Broken(expected_seq - 1, "the log ends before or after its published head")
+    return None
+
+
+def verify_stored(conn: Connection) -> Broken | None:
+    """Check the stored log from its first entry to its head."""
+    rows = conn.execute(text("SELECT seq, content, prev_hash, hash FROM changes ORDER BY seq"))
+    head = conn.execute(text("SELECT seq, hash FROM change_head")).one()
+    return verify(((r[0], r[1], r[2], r[3]) for r in rows), (head[0], head[1]))
