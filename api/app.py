@@ -27,8 +27,8 @@ from api.database import Database, libpq_dsn
 from api.head import HeadAsGet
 from api.limits import ClientLimits, HeaderLimits
 from api.params import strict_query
-from geo.db import read_url
 from geo.settings import Settings, get_settings
+from geo.store.database import read_url
 
 # The documented routes, by router: each takes only the query parameters it declares. The map
 # page (``pages``) also reads the view's state from its URL, so it takes any.

@@ -10,14 +10,14 @@ from typing import Annotated
 import typer
 from sqlalchemy import text
 
-from geo import migrate as migrations
-from geo.db import engine_for, prepare, read_url
 from geo.errors import AllimiError
 from geo.jurisdiction import SEOUL, City, init_city, parse_city, read_city, stored_jurisdiction
-from geo.provision import stop_local
 from geo.sample.generator import SampleSpec
 from geo.sample.loader import load_sample
 from geo.settings import get_settings
+from geo.store import migrate as migrations
+from geo.store.database import engine_for, prepare, read_url
+from geo.store.provision import stop_local
 
 app = typer.Typer(
     help="Allimi: every public construction project of a city, on a map.",

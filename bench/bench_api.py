@@ -62,10 +62,10 @@ from sqlalchemy.engine import make_url
 
 from api.database import libpq_dsn
 from geo.click import DEFAULT_RADIUS_M, METRES_PER_DEGREE, projects_at
-from geo.db import engine_for
 from geo.disclosure import search
 from geo.filters import ProjectFilter
 from geo.sql import Query
+from geo.store.database import engine_for
 from layers import LAYERS
 from layers.render import tile
 

@@ -53,7 +53,7 @@ from bench_api import (
 )
 from sqlalchemy import Engine, text
 
-from geo.db import engine_for
+from geo.store.database import engine_for
 from geo.vocab import CATEGORIES, STATUSES
 from layers.render import EXTENT_OF_CITY
 

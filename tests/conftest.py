@@ -19,10 +19,10 @@ from sqlalchemy import Engine
 
 from api.app import create_app
 from api.server import uvicorn_config
-from geo import migrate
-from geo.db import drop_database, engine_for, prepare
 from geo.jurisdiction import City, init_city, read_city
 from geo.settings import Settings
+from geo.store import migrate
+from geo.store.database import drop_database, engine_for, prepare
 from tests import city, danang
 
 TEST_DB = "allimi_test"
