@@ -117,9 +117,9 @@ def serve(reader: str, host: str, port: int) -> None:
     from api.app import create_app
     from api.server import uvicorn_config
 
-    settings = get_settings().model_copy(update={"read_database_url": reader})
+    settings = get_settings()
     _say(f"Allimi is serving at http://{host}:{port}")
-    uvicorn.Server(uvicorn_config(create_app(settings), settings, host, port)).run()
+    uvicorn.Server(uvicorn_config(create_app(settings, reader), settings, host, port)).run()
 
 
 @app.command()
