@@ -1,4 +1,8 @@
-"""The FastAPI application: routers over one pool of database connections, no other state."""
+"""The FastAPI application: routers over one pool of database connections, no other state.
+
+It is handed the URL it reads with, ready: provisioning and migrating the database are the
+``allimi`` command's (``geo.store``), never the web application's.
+"""
 
 from __future__ import annotations
 
@@ -27,8 +31,7 @@ from api.database import Database, libpq_dsn
 from api.head import HeadAsGet
 from api.limits import ClientLimits, HeaderLimits
 from api.params import strict_query
-from geo.db import read_url
-from geo.settings import Settings, get_settings
+from geo.settings import Settings
 
 # The documented routes, by router: each takes only the query parameters it declares. The map
 # page (``pages``) also reads the view's state from its URL, so it takes any.
@@ -38,13 +41,14 @@ ROUTERS = tuple(
 )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+def create_app(settings: Settings, read_url: str) -> FastAPI:
+    """The portal reading published data as the login of ``read_url``; it connects on the
+    first request that needs the database, and answers 503 while it cannot."""
+    dsn = libpq_dsn(read_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         to_thread.current_default_thread_limiter().total_tokens = settings.concurrency
-        dsn = libpq_dsn(read_url(settings))
         app.state.database = Database(
             dsn,
             settings.concurrency,

@@ -10,16 +10,16 @@ from typing import Annotated
 import typer
 from sqlalchemy import text
 
-from geo import migrate as migrations
 from geo.accounts import MIN_PASSWORD, ROLES, NewUser, add_user
 from geo.changelog import verify_stored
-from geo.db import engine_for, prepare, read_url
 from geo.errors import AllimiError
 from geo.jurisdiction import SEOUL, City, init_city, parse_city, read_city, stored_jurisdiction
-from geo.provision import stop_local
 from geo.sample.generator import SampleSpec
 from geo.sample.loader import load_sample
 from geo.settings import get_settings
+from geo.store import migrate as migrations
+from geo.store.database import engine_for, prepare, read_url
+from geo.store.provision import stop_local
 
 app = typer.Typer(
     help="Allimi: every public construction project of a city, on a map.",
@@ -119,9 +119,9 @@ def serve(reader: str, host: str, port: int) -> None:
     from api.app import create_app
     from api.server import uvicorn_config
 
-    settings = get_settings().model_copy(update={"read_database_url": reader})
+    settings = get_settings()
     _say(f"Allimi is serving at http://{host}:{port}")
-    uvicorn.Server(uvicorn_config(create_app(settings), settings, host, port)).run()
+    uvicorn.Server(uvicorn_config(create_app(settings, reader), settings, host, port)).run()
 
 
 @app.command()

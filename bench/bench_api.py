@@ -17,7 +17,7 @@ endpoint adds around that SQL (the connection pool, the ``data_version`` read fo
 most once a second, FastAPI and uvicorn).
 Requests carry no ``If-None-Match``, so the API always renders the body.
 
-The script starts the API itself (``uvicorn api.app:create_app --factory``) on a free loopback
+The script starts the API itself (``uvicorn bench_api:portal --factory``) on a free loopback
 port against the given database (one server for the 1-client runs, a fresh one for the
 16-client runs), waits for ``/api/health``, measures, and stops the server. It prints the
 configuration, a latency/throughput table, the CPU each request cost (this process, the API
@@ -57,15 +57,18 @@ from pathlib import Path
 
 import httpx
 import psycopg2
+from fastapi import FastAPI
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from api.app import create_app
 from api.database import libpq_dsn
 from geo.click import DEFAULT_RADIUS_M, METRES_PER_DEGREE, projects_at
-from geo.db import engine_for
 from geo.disclosure import search
 from geo.filters import ProjectFilter
+from geo.settings import Settings
 from geo.sql import Query
+from geo.store.database import engine_for, read_url
 from layers import LAYERS
 from layers.render import tile
 
@@ -262,6 +265,13 @@ class Server:
     health: dict[str, object]
 
 
+def portal() -> FastAPI:
+    """The API as each of uvicorn's workers builds it (``--factory``): reading with the login
+    that ``allimi run`` would give it for the same settings."""
+    settings = Settings()
+    return create_app(settings, read_url(settings))
+
+
 @contextmanager
 def api_server(
     database_url: str, workers: int, settings: Mapping[str, str] | None = None
@@ -270,7 +280,8 @@ def api_server(
     variables) override those below."""
     port = free_port()
     command = [
-        sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
+        sys.executable, "-m", "uvicorn", "bench_api:portal", "--factory",
+        "--app-dir", str(ROOT / "bench"),
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
@@ -633,7 +644,7 @@ def print_config(
     )
     print(f"  busy before   {background_busy():.0%} of the machine's CPU used by other work")
     phases = ", ".join(f"{c} client(s): --workers {workers_for(args, c)}" for c in CONCURRENCY)
-    print(f"  API server    uvicorn api.app:create_app --factory; {phases} (one server per phase)")
+    print(f"  API server    uvicorn bench_api:portal --factory; {phases} (one server per phase)")
     print(
         f"  clients       {', '.join(map(str, CONCURRENCY))} concurrent (threads, one "
         f"http.client connection each; reference: one psycopg2 connection each, autocommit)"

@@ -53,7 +53,7 @@ from bench_api import (
 )
 from sqlalchemy import Engine, text
 
-from geo.db import engine_for
+from geo.store.database import engine_for
 from geo.vocab import CATEGORIES, STATUSES
 from layers.render import EXTENT_OF_CITY
 
@@ -272,7 +272,7 @@ def print_config(args: argparse.Namespace, url: str, projects: object, bbox: str
     )
     print(f"  busy before   {background_busy():.0%} of the machine's CPU used by other work")
     print(
-        "  API server    uvicorn api.app:create_app --factory, 1 worker, one fresh server per "
+        "  API server    uvicorn bench_api:portal --factory, 1 worker, one fresh server per "
         "phase; settings as by default (body cache on), but ALLIMI_RATE_PER_S and "
         "ALLIMI_RATE_BURST raised to 1000000 (closed-loop map clients would pass 30/s)"
     )

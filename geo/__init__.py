@@ -1,1 +1,4 @@
-"""Allimi's domain: settings, database provisioning, schema, geometry rules and data loading."""
+"""Allimi's domain: settings, schema, geometry rules and data loading.
+
+Provisioning and migrating the database is ``geo.store``'s, for the ``allimi`` command.
+"""

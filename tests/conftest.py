@@ -19,10 +19,10 @@ from sqlalchemy import Engine
 
 from api.app import create_app
 from api.server import uvicorn_config
-from geo import migrate
-from geo.db import drop_database, engine_for, prepare
 from geo.jurisdiction import City, init_city, read_city
 from geo.settings import Settings
+from geo.store import migrate
+from geo.store.database import drop_database, engine_for, prepare, read_url
 from tests import city, danang
 
 TEST_DB = "allimi_test"
@@ -90,11 +90,21 @@ class Server:
     http: httpx.Client
 
 
+def nowhere() -> str:
+    """The URL of a database server that does not exist (nothing listens on its port)."""
+    return f"postgresql://nobody:secret@127.0.0.1:{free_port()}/nowhere"
+
+
+def portal(settings: Settings) -> FastAPI:
+    """The app reading with the login the ``allimi`` command would give it for ``settings``."""
+    return create_app(settings, read_url(settings))
+
+
 def serve(settings: Settings, app: FastAPI | None = None) -> Iterator[Server]:
-    """Run the app (``create_app(settings)`` unless given) under uvicorn in a thread on a free
+    """Run the app (``portal(settings)`` unless given) under uvicorn in a thread on a free
     port; real HTTP, real database."""
     port = free_port()
-    config = uvicorn_config(app or create_app(settings), settings, "127.0.0.1", port, "warning")
+    config = uvicorn_config(app or portal(settings), settings, "127.0.0.1", port, "warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import InternalError
 
-from geo import migrate
 from geo.changelog import Broken, Change, append, canonical, link, verify_stored
-from geo.db import engine_for
+from geo.store import migrate
+from geo.store.database import engine_for
 
 ALLIMI = str(Path(sys.executable).with_name("allimi"))
 WRITERS = 16

@@ -14,9 +14,9 @@ import pytest
 from shapely.geometry import Point, box
 from sqlalchemy import text
 
-from geo import migrate
-from geo.db import engine_for
 from geo.settings import DATA_DIR
+from geo.store import migrate
+from geo.store.database import engine_for
 from tests import danang
 
 ALLIMI = str(Path(sys.executable).with_name("allimi"))

@@ -14,12 +14,11 @@ from fastapi import Request
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from api.app import create_app
 from api.database import Database, database, libpq_dsn
 from geo.settings import Settings
 from geo.sql import Query
 from tests.city import ROAD
-from tests.conftest import serve
+from tests.conftest import portal, serve
 from tests.tcp_proxy import TcpProxy, tcp_proxy
 
 PROJECT = f"/api/projects/{ROAD.code}"
@@ -104,7 +103,7 @@ def test_errors_the_server_answers_leave_the_connection_in_the_pool(db_url) -> N
 
 def test_a_data_error_answers_400_naming_the_request(db_url) -> None:
     settings = Settings(database_url=db_url)
-    app = create_app(settings)
+    app = portal(settings)
 
     @app.get("/divide-by-zero")
     async def divide_by_zero(request: Request) -> list[tuple[int]]:

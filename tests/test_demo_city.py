@@ -15,11 +15,11 @@ import pytest
 from playwright.sync_api import Response
 from sqlalchemy import text
 
-from geo.db import drop_database, engine_for, prepare
 from geo.jurisdiction import read_city
 from geo.sample.catalogue import catalogue_for
 from geo.sample.money import Money
 from geo.settings import Settings
+from geo.store.database import drop_database, engine_for, prepare
 from tests import danang
 from tests.conftest import serve
 from tests.test_sample import stored

@@ -18,7 +18,7 @@ from api.security import tile_source
 from geo.errors import AllimiError
 from geo.settings import Settings
 from tests.city import ROAD
-from tests.conftest import Server, serve
+from tests.conftest import Server, nowhere, serve
 
 SHEET = f"/projects/{ROAD.code}/sheet"
 OSM = "https://tile.openstreetmap.org"
@@ -191,7 +191,7 @@ def test_tile_source(url, source) -> None:
 )
 def test_a_base_map_host_that_is_no_host_stops_the_start(url) -> None:
     with pytest.raises(AllimiError, match="ALLIMI_BASEMAP_URL"):
-        create_app(Settings(basemap_url=url))
+        create_app(Settings(basemap_url=url), nowhere())
 
 
 def test_any_origin_reads_the_api_without_credentials(server) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from sqlalchemy import text
 
+from api.app import create_app
 from geo.settings import Settings
-from tests.conftest import free_port, serve
+from tests.conftest import nowhere, serve
 
 
 def test_health_reports_database_postgis_and_count(server, engine) -> None:
@@ -21,10 +23,17 @@ def test_health_reports_database_postgis_and_count(server, engine) -> None:
     assert body == {"status": "ok", "database": "reachable", "postgis": version, "projects": count}
 
 
-def test_health_says_when_the_database_is_down() -> None:
-    port = free_port()
-    down = f"postgresql://nobody:secret@127.0.0.1:{port}/nowhere"
-    for running in serve(Settings(database_url=down)):
+def test_health_says_when_the_database_is_down(tmp_path: Path) -> None:
+    """The app reads from the URL it is handed, never provisions: with no database in its
+    settings, trying would stop its start (no PostgreSQL to be found nor installed)."""
+    settings = Settings(
+        database_url=None,
+        read_database_url=None,
+        state_dir=tmp_path / "state",
+        pg_bindir=tmp_path / "no-postgres",
+        pg_install=False,
+    )
+    for running in serve(settings, create_app(settings, nowhere())):
         began = time.monotonic()
         response = running.http.get("/api/health")
         seconds = time.monotonic() - began

@@ -7,8 +7,8 @@ import json
 import pytest
 from sqlalchemy import Engine, text
 
-from geo.db import engine_for
 from geo.jurisdiction import placement
+from geo.store.database import engine_for
 from tests import danang
 
 

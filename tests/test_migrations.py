@@ -8,9 +8,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from geo import migrate
-from geo.db import engine_for
 from geo.models import Base
+from geo.store import migrate
+from geo.store.database import engine_for
 
 TABLES = {"districts", "agencies", "projects", "progress_reports", "documents"}
 CITY = {"jurisdiction", "categories", "terms"}

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from geo import provision
-from geo.db import check_postgis, engine_for
 from geo.errors import AllimiError
 from geo.settings import Settings
+from geo.store import provision
+from geo.store.database import check_postgis, engine_for
 from tests.conftest import free_port
 
 ALLIMI = str(Path(sys.executable).with_name("allimi"))

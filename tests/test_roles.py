@@ -16,8 +16,8 @@ from psycopg2.extensions import parse_dsn
 from sqlalchemy import Engine, text
 
 from api.database import SEARCH_PATH, libpq_dsn
-from geo.db import read_url
 from geo.settings import Settings
+from geo.store.database import read_url
 from tests.city import HIDDEN, ROAD
 from tests.conftest import TEST_DB
 

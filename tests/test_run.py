@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from geo.db import drop_database, prepare
 from geo.settings import Settings
+from geo.store.database import drop_database, prepare
 from tests.conftest import free_port
 
 ALLIMI = str(Path(sys.executable).with_name("allimi"))

@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import text
 
 from geo.boundaries import read_levels
-from geo.db import engine_for
 from geo.errors import AllimiError
 from geo.jurisdiction import SEOUL, City, Jurisdiction, read_city
 from geo.sample.catalogue import catalogue_for
 from geo.sample.generator import SampleSpec, generate
 from geo.sample.loader import load_sample
+from geo.store.database import engine_for
 from tests.conftest import city_database
 
 AS_OF = date(2026, 5, 1)
@@ -56,7 +56,7 @@ def test_other_seed_other_city() -> None:
 
 @pytest.fixture(scope="module")
 def sample_db(settings) -> str:
-    from geo.db import drop_database
+    from geo.store.database import drop_database
 
     url = city_database(settings, "allimi_test_sample", read_city(SEOUL))
     load_sample(url, SampleSpec(projects=2500, seed=11, as_of=AS_OF))

@@ -16,12 +16,12 @@ from playwright.sync_api import Browser
 from sqlalchemy import text
 
 from api.sample_documents import banner_lines
-from geo.db import drop_database, engine_for
 from geo.formatting import Formatter
 from geo.jurisdiction import SEOUL, read_city
 from geo.sample.generator import SampleSpec
 from geo.sample.loader import load_sample
 from geo.settings import Settings
+from geo.store.database import drop_database, engine_for
 from tests import danang
 from tests.city import HIDDEN, LIBRARY, ROAD, Fixture
 from tests.conftest import Server, city_database, serve

@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection handed over by ``geo.migrate``."""
+"""Alembic environment: runs on the connection handed over by ``geo.store.migrate``."""
 
 from alembic import context
 

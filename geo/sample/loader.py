@@ -12,7 +12,6 @@ import pandas as pd
 from sqlalchemy import Connection, text
 
 from geo.boundaries import Area, stored_areas
-from geo.db import engine_for
 from geo.errors import AllimiError
 from geo.jurisdiction import stored_jurisdiction
 from geo.sample.catalogue import Catalogue, catalogue_for
@@ -23,6 +22,7 @@ from geo.sample.generator import (
     SampleSpec,
     generate,
 )
+from geo.store.database import engine_for
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from geo import provision
 from geo.errors import AllimiError
 from geo.settings import Settings
+from geo.store import provision
 
 T = TypeVar("T")
 READ_ROLE = "allimi_read"

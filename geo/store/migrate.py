@@ -8,9 +8,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from geo.db import engine_for
+from geo.store.database import engine_for
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The scripts stay beside the schema they build (geo/models.py).
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 
 def _run(url: str, action: str, revision: str) -> None:

@@ -27,7 +27,7 @@ from geo.errors import AllimiError
 from geo.settings import Settings
 
 SUPERUSER = "allimi"
-READER = "allimi_reader"  # the login the API reads published data with (see geo.db)
+READER = "allimi_reader"  # the login the API reads published data with (see geo.store.database)
 FIRST_PORT = 54329
 DEBIAN_PG_ROOT = Path("/usr/lib/postgresql")
 
