@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import text
 
 from geo import migrate as migrations
 from geo.db import engine_for, prepare, read_url
 from geo.errors import AllimiError
+from geo.health import project_count
 from geo.jurisdiction import SEOUL, City, init_city, parse_city, read_city, stored_jurisdiction
 from geo.provision import stop_local
 from geo.sample.generator import SampleSpec
@@ -45,7 +45,7 @@ def _project_count(url: str) -> int:
     engine = engine_for(url)
     try:
         with engine.connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM projects")).scalar_one())
+            return project_count(conn)
     finally:
         engine.dispose()
 

@@ -13,6 +13,8 @@ from geo.flags import flags_json
 from geo.sql import Query, identifier
 
 COORDINATE_DECIMALS = 6  # ~0.1 m
+# Whether any published project is a synthetic sample (the portal then says so)
+SHOWS_SAMPLE = Query("SELECT EXISTS (SELECT 1 FROM projects WHERE published AND is_sample)")
 
 # Over ``projects p JOIN agencies a ON a.code = p.agency_code``.
 FROM_PROJECTS = "projects p JOIN agencies a ON a.code = p.agency_code"

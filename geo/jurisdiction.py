@@ -286,6 +286,11 @@ CITY = Query(
     )::text
     """
 )
+# The agencies with published projects, by code: (code, name {language: text})
+AGENCIES = Query(
+    "SELECT code, name FROM agencies a WHERE EXISTS "
+    "(SELECT 1 FROM projects p WHERE p.agency_code = a.code AND p.published) ORDER BY code"
+)
 
 
 def placement(geojson: str) -> Query:
