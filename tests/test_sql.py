@@ -80,6 +80,23 @@ def test_composing_one_name_with_one_value_merges_it() -> None:
     assert one + Query(" OR z") == Query("x = %(n)s OR z", {"n": 1})
 
 
+def declare_layer(properties: dict[str, str], styled_by: str) -> Layer:
+    return Layer(
+        id="declared",
+        title="layer.projects",
+        geometry="mixed",
+        source=source,
+        properties=properties,
+        style=Style(property=styled_by),
+        minzoom=0,
+        maxzoom=22,
+    )
+
+
+def test_a_layer_of_plain_names_is_declared() -> None:
+    assert declare_layer({"code": "String", "status": "String"}, "status").id == "declared"
+
+
 @pytest.mark.parametrize(
     "name", ["code; DROP TABLE projects", "p.code", "Code", '"code"', "1code", "", "code "]
 )
@@ -87,16 +104,7 @@ def test_a_name_that_is_not_a_plain_identifier_is_refused(name: str) -> None:
     with pytest.raises(ValueError, match="is not a plain SQL identifier"):
         identifier(name)
     with pytest.raises(ValueError, match="is not a plain SQL identifier"):
-        Layer(
-            id="bad",
-            title="layer.projects",
-            geometry="mixed",
-            source=source,
-            properties={"code": "String", name: "String"},
-            style=Style(property="code"),
-            minzoom=0,
-            maxzoom=22,
-        )
+        declare_layer({"code": "String", name: "String"}, styled_by="code")
     with pytest.raises(ValueError, match="is not a plain SQL identifier"):
         sorts(code=(name, "text"))
     with pytest.raises(ValueError, match="is not a plain SQL identifier"):
@@ -105,16 +113,7 @@ def test_a_name_that_is_not_a_plain_identifier_is_refused(name: str) -> None:
 
 def test_a_layer_styled_by_an_undeclared_name_is_refused() -> None:
     with pytest.raises(ValueError, match="'status or true' is not a plain SQL identifier"):
-        Layer(
-            id="bad",
-            title="layer.projects",
-            geometry="mixed",
-            source=source,
-            properties={"code": "String"},
-            style=Style(property="status or true"),
-            minzoom=0,
-            maxzoom=22,
-        )
+        declare_layer({"code": "String"}, styled_by="status or true")
 
 
 def test_a_sort_of_an_unknown_type_is_refused() -> None:
