@@ -24,10 +24,9 @@ from fastapi import Request, Response
 
 from api.database import Database, database
 from api.limits import within_budget
-from geo.sql import Query
+from geo.versions import DATA_VERSION
 
 CACHE_CONTROL = "public, max-age=15, must-revalidate"
-VERSION = Query("SELECT version FROM data_version")
 
 
 class DataVersion:
@@ -41,7 +40,7 @@ class DataVersion:
     async def get(self, db: Database) -> int:
         now = time.monotonic()
         if now - self._read_at >= self.ttl:
-            self._value = int(await db.scalar(VERSION))
+            self._value = int(await db.scalar(DATA_VERSION))
             self._read_at = now
         return self._value
 

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import text
 
 from geo.accounts import MIN_PASSWORD, ROLES, NewUser, add_user
 from geo.changelog import verify_stored
 from geo.errors import AllimiError
+from geo.health import project_count
 from geo.jurisdiction import SEOUL, City, init_city, parse_city, read_city, stored_jurisdiction
 from geo.sample.generator import SampleSpec
 from geo.sample.loader import load_sample
@@ -47,7 +47,7 @@ def _project_count(url: str) -> int:
     engine = engine_for(url)
     try:
         with engine.connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM projects")).scalar_one())
+            return project_count(conn)
     finally:
         engine.dispose()
 

@@ -9,16 +9,12 @@ from pydantic import BaseModel
 
 from api.city import City, city
 from api.database import database
+from geo.disclosure import SHOWS_SAMPLE
 from geo.flags import AHEAD_POINTS, BEHIND_POINTS, STALE_DAYS
+from geo.jurisdiction import AGENCIES
 from geo.settings import Settings
-from geo.sql import Query
 
 router = APIRouter(tags=["config"])
-SAMPLE = Query("SELECT EXISTS (SELECT 1 FROM projects WHERE published AND is_sample)")
-AGENCIES = Query(
-    "SELECT code, name FROM agencies a WHERE EXISTS "
-    "(SELECT 1 FROM projects p WHERE p.agency_code = a.code AND p.published) ORDER BY code"
-)
 Translations = dict[str, str]
 
 
@@ -70,7 +66,7 @@ async def config(request: Request, here: Annotated[City, Depends(city)]) -> Conf
     map, and whether the data is a synthetic sample."""
     settings: Settings = request.app.state.settings
     db = database(request)
-    sample = await db.scalar(SAMPLE)
+    sample = await db.scalar(SHOWS_SAMPLE)
     agencies = await db.rows(AGENCIES)
     j = here.jurisdiction
 

@@ -15,10 +15,9 @@ from pydantic import BaseModel
 
 from api.database import Database
 from api.problems import DATABASE_ERRORS, RETRY_AFTER, documented, problem_response
-from geo.sql import Query
+from geo.health import HEALTH
 
 router = APIRouter(tags=["health"])
-CHECK = Query("SELECT postgis_lib_version(), (SELECT count(*) FROM projects)")
 DEADLINE_S = 0.75
 
 
@@ -43,7 +42,7 @@ async def health(request: Request) -> Health | JSONResponse:
     db: Database = request.app.state.health_database
     try:
         async with asyncio.timeout(DEADLINE_S):
-            row = await db.first(CHECK)
+            row = await db.first(HEALTH)
     except DATABASE_ERRORS:
         return problem_response(
             503,

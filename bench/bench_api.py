@@ -490,10 +490,11 @@ def sample_points(engine: Engine, limit: int, seed: int) -> list[tuple[float, fl
     """Points on project geometries, from about 0.1 % of the table's pages."""
     sql = text(
         "SELECT ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) "
-        f"FROM projects TABLESAMPLE SYSTEM (0.1) REPEATABLE ({seed % 2**31}) LIMIT :limit"
+        "FROM projects TABLESAMPLE SYSTEM (0.1) REPEATABLE (:seed) LIMIT :limit"
     )
     with engine.connect() as conn:
-        return [(float(x), float(y)) for x, y in conn.execute(sql, {"limit": limit})]
+        rows = conn.execute(sql, {"seed": seed % 2**31, "limit": limit})
+        return [(float(x), float(y)) for x, y in rows]
 
 
 def offset(lon: float, lat: float, east_m: float, north_m: float) -> tuple[float, float]:

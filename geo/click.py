@@ -20,7 +20,7 @@ def radius_for_zoom(zoom: float, lat: float) -> float:
 
 
 PROPERTIES = f"({SUMMARY}::jsonb || jsonb_build_object('distance_m', round(hit.d::numeric, 1)))"
-AT = f"""
+AT = """
     WITH here AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS pt),
     hit AS (
         SELECT p.id, ST_Distance(p.geom::geography, here.pt::geography) AS d
@@ -29,14 +29,14 @@ AT = f"""
           AND p.geom && ST_Expand(here.pt, %(dlon)s, %(dlat)s)
           AND ST_DWithin(p.geom::geography, here.pt::geography, %(radius)s)
         ORDER BY d, p.id
-        LIMIT {MAX_RESULTS}
+        LIMIT {max_results}
     )
     SELECT json_build_object(
         'type', 'FeatureCollection',
-        'features', coalesce(json_agg({feature(PROPERTIES + "::json")} ORDER BY hit.d, hit.id),
+        'features', coalesce(json_agg({feature} ORDER BY hit.d, hit.id),
                              '[]'::json)
     )::text
-    FROM hit JOIN {FROM_PROJECTS} ON p.id = hit.id"""
+    FROM hit JOIN {projects} ON p.id = hit.id"""
 
 
 def projects_at(lon: float, lat: float, radius_m: float) -> Query:
@@ -47,4 +47,10 @@ def projects_at(lon: float, lat: float, radius_m: float) -> Query:
     """
     dlat = radius_m / METRES_PER_DEGREE
     dlon = radius_m / (METRES_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01))
-    return Query(AT, {"lon": lon, "lat": lat, "dlon": dlon, "dlat": dlat, "radius": radius_m})
+    return Query.compose(
+        AT,
+        {"lon": lon, "lat": lat, "dlon": dlon, "dlat": dlat, "radius": radius_m},
+        max_results=str(MAX_RESULTS),
+        feature=feature(PROPERTIES + "::json"),
+        projects=FROM_PROJECTS,
+    )

@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from geo.filters import ProjectFilter
-from geo.flags import FLAGS_JSON
-from geo.sql import Query
+from geo.flags import flags_json
+from geo.sql import Query, identifier
 
 COORDINATE_DECIMALS = 6  # ~0.1 m
+# Whether any published project is a synthetic sample (the portal then says so)
+SHOWS_SAMPLE = Query("SELECT EXISTS (SELECT 1 FROM projects WHERE published AND is_sample)")
 
 # Over ``projects p JOIN agencies a ON a.code = p.agency_code``.
 FROM_PROJECTS = "projects p JOIN agencies a ON a.code = p.agency_code"
@@ -36,7 +38,7 @@ SUMMARY = f"""
         'address', p.address,
         'is_sample', p.is_sample,
         'updated_at', p.updated_at,
-        'flags', {FLAGS_JSON}
+        'flags', {flags_json()}
     )"""
 
 
@@ -49,17 +51,30 @@ def feature(properties: str) -> str:
     )
 
 
-# Sort key -> the column and its SQL type (a cursor carries the last row's key as text).
-SORTS = {
-    "code": ("p.code", "text"),
-    "title": ("p.title", "text"),
-    "budget": ("p.budget", "numeric"),
-    "spent": ("p.spent", "numeric"),
-    "progress": ("p.progress_actual", "numeric"),
-    "start": ("p.planned_start", "date"),
-    "end": ("p.planned_end", "date"),
-    "updated": ("p.updated_at", "timestamptz"),
-}
+KINDS = ("text", "numeric", "date", "timestamptz")
+
+
+def sorts(**declared: tuple[str, str]) -> dict[str, tuple[str, str]]:
+    """Sort keys, each a column of ``projects`` and its SQL type (a cursor carries the last
+    row's key as text); ValueError for a column that is not a plain identifier or another
+    type."""
+    for column, kind in declared.values():
+        identifier(column)
+        if kind not in KINDS:
+            raise ValueError(f"{kind!r} is not a sort type; known: {', '.join(KINDS)}")
+    return declared
+
+
+SORTS = sorts(
+    code=("code", "text"),
+    title=("title", "text"),
+    budget=("budget", "numeric"),
+    spent=("spent", "numeric"),
+    progress=("progress_actual", "numeric"),
+    start=("planned_start", "date"),
+    end=("planned_end", "date"),
+    updated=("updated_at", "timestamptz"),
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,26 @@ class After:
 
     key: str
     id: int
+
+
+# One row more than the page, to know whether another follows.
+SEARCH = """
+            WITH found AS (
+                SELECT p.id, to_json(p.{column}) #>> '{{}}' AS key,
+                       row_number() OVER (ORDER BY {order}) AS n
+                FROM projects p WHERE {page}
+                ORDER BY {order} LIMIT %(limit)s + 1 OFFSET %(offset)s),
+            page AS (SELECT * FROM found ORDER BY n LIMIT %(limit)s)
+            SELECT
+                (SELECT count(*) FROM projects p WHERE {where}),
+                (SELECT coalesce(json_agg({feature} ORDER BY page.n), '[]'::json)::text
+                 FROM page JOIN projects p ON p.id = page.id
+                 JOIN agencies a ON a.code = p.agency_code),
+                (SELECT count(*) FROM page),
+                (SELECT count(*) > %(limit)s FROM found),
+                (SELECT json_build_array(page.key, page.id)::text
+                 FROM page ORDER BY page.n DESC LIMIT 1)
+            """
 
 
 def search(
@@ -85,49 +120,35 @@ def search(
     Rows are ordered by the sort column, then id; ``after`` pages by keyset, which stays as
     cheap on the thousandth page as on the first, where ``offset`` would read every row before.
     """
-    clause, params = where.where()
+    clause = where.where()
     column, kind = SORTS[sort.lstrip("-")]
     descending = sort.startswith("-")
-    order = f"{column} {'DESC' if descending else 'ASC'}, p.id"
-    page_clause = clause
+    page = clause
     if after is not None:
-        beyond = "<" if descending else ">"
-        page_clause += (
-            f" AND ({column} {beyond} %(after_key)s::{kind}"
-            f" OR ({column} = %(after_key)s::{kind} AND p.id > %(after_id)s))"
+        page += Query.compose(
+            " AND (p.{column} {beyond} %(after_key)s::{kind}"
+            " OR (p.{column} = %(after_key)s::{kind} AND p.id > %(after_id)s))",
+            {"after_key": after.key, "after_id": after.id},
+            column=column,
+            beyond="<" if descending else ">",
+            kind=kind,
         )
-        params = {**params, "after_key": after.key, "after_id": after.id}
-    # One row more than the page, to know whether another follows.
-    return Query(
-        f"""
-            WITH found AS (
-                SELECT p.id, to_json({column}) #>> '{{}}' AS key,
-                       row_number() OVER (ORDER BY {order}) AS n
-                FROM projects p WHERE {page_clause}
-                ORDER BY {order} LIMIT %(limit)s + 1 OFFSET %(offset)s),
-            page AS (SELECT * FROM found ORDER BY n LIMIT %(limit)s)
-            SELECT
-                (SELECT count(*) FROM projects p WHERE {clause}),
-                (SELECT coalesce(json_agg({feature(SUMMARY)} ORDER BY page.n), '[]'::json)::text
-                 FROM page JOIN projects p ON p.id = page.id
-                 JOIN agencies a ON a.code = p.agency_code),
-                (SELECT count(*) FROM page),
-                (SELECT count(*) > %(limit)s FROM found),
-                (SELECT json_build_array(page.key, page.id)::text
-                 FROM page ORDER BY page.n DESC LIMIT 1)
-            """,
-        {**params, "limit": limit, "offset": offset},
+    return Query.compose(
+        SEARCH,
+        {"limit": limit, "offset": offset},
+        column=column,
+        order=f"p.{column} {'DESC' if descending else 'ASC'}, p.id",
+        page=page,
+        where=clause,
+        feature=feature(SUMMARY),
     )
 
 
 STARTED = "coalesce(p.actual_start, p.planned_start)"
 
 
-def project_feature(code: str) -> Query:
-    """The full disclosure of one published project as a GeoJSON Feature (text); no row when
-    no published project has ``code``."""
-    detail = f"""
-        ({SUMMARY}::jsonb || jsonb_build_object(
+DETAIL = """
+        ({summary}::jsonb || jsonb_build_object(
             'description', p.description,
             'project_type', p.project_type,
             'supervisor', p.supervisor,
@@ -137,8 +158,8 @@ def project_feature(code: str) -> Query:
             'remaining', p.budget - p.spent,
             'actual_start', p.actual_start,
             'actual_end', p.actual_end,
-            'days_elapsed', CASE WHEN {STARTED} <= current_date
-                THEN coalesce(p.actual_end, current_date) - {STARTED} END,
+            'days_elapsed', CASE WHEN {started} <= current_date
+                THEN coalesce(p.actual_end, current_date) - {started} END,
             'days_remaining', CASE WHEN p.actual_end IS NULL THEN p.planned_end - current_date END,
             'district', json_build_object('code', d.code, 'name', d.name),
             'created_at', p.created_at,
@@ -156,11 +177,15 @@ def project_feature(code: str) -> Query:
                 ) ORDER BY doc.published_on, doc.id), '[]'::json)
                 FROM documents doc WHERE doc.project_id = p.id)
         ))::json"""
-    return Query(
-        f"""
-            SELECT {feature(detail)}::text
-            FROM {FROM_PROJECTS} LEFT JOIN districts d ON d.code = p.district_code
+PROJECT = """
+            SELECT {feature}::text
+            FROM {projects} LEFT JOIN districts d ON d.code = p.district_code
             WHERE p.code = %(code)s AND p.published
-            """,
-        {"code": code},
-    )
+            """
+
+
+def project_feature(code: str) -> Query:
+    """The full disclosure of one published project as a GeoJSON Feature (text); no row when
+    no published project has ``code``."""
+    detail = Query.compose(DETAIL, summary=SUMMARY, started=STARTED).sql
+    return Query.compose(PROJECT, {"code": code}, feature=feature(detail), projects=FROM_PROJECTS)

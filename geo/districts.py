@@ -3,36 +3,24 @@
 from __future__ import annotations
 
 from geo.filters import ProjectFilter
-from geo.flags import ACTIVE, ANY_FLAG
+from geo.flags import active, any_flag
 from geo.sql import Query
 
-
-def totals_source(where: ProjectFilter) -> Query:
-    """SQL yielding each district (level 1) with its totals: id, code, name (JSONB of language
-    → name), geom, projects, active, budget, spent, flagged. The filter's bbox is ignored: a
-    district's totals are its own."""
-    clause, params = where.where(spatial=False)
-    sql = f"""
+TOTALS = """
         SELECT d.id, d.code, d.name, d.geom,
                coalesce(t.projects, 0) AS projects, coalesce(t.active, 0) AS active,
                coalesce(t.budget, 0)::float8 AS budget, coalesce(t.spent, 0)::float8 AS spent,
                coalesce(t.flagged, 0) AS flagged
         FROM districts d LEFT JOIN (
             SELECT p.district_code, count(*) AS projects,
-                   count(*) FILTER (WHERE {ACTIVE}) AS active,
+                   count(*) FILTER (WHERE {active}) AS active,
                    sum(p.budget) AS budget, sum(p.spent) AS spent,
-                   count(*) FILTER (WHERE {ANY_FLAG}) AS flagged
-            FROM projects p WHERE {clause} GROUP BY p.district_code
+                   count(*) FILTER (WHERE {flagged}) AS flagged
+            FROM projects p WHERE {where} GROUP BY p.district_code
         ) t ON t.district_code = d.code
         WHERE d.level = 1"""
-    return Query(sql, params)
 
-
-def district_totals(where: ProjectFilter) -> Query:
-    """The totals of every district as a JSON array (text), largest budget first."""
-    source = totals_source(where)
-    return Query(
-        f"""
+TOTALS_JSON = """
             SELECT coalesce(json_agg(json_build_object(
                 'code', s.code, 'name', s.name,
                 'projects', s.projects, 'active', s.active, 'budget', s.budget,
@@ -40,10 +28,22 @@ def district_totals(where: ProjectFilter) -> Query:
                 'bbox', json_build_array(ST_XMin(s.geom), ST_YMin(s.geom),
                                          ST_XMax(s.geom), ST_YMax(s.geom))
             ) ORDER BY s.budget DESC, s.code), '[]'::json)::text
-            FROM ({source.sql}) s
-            """,
-        source.params,
+            FROM ({source}) s
+            """
+
+
+def totals_source(where: ProjectFilter) -> Query:
+    """SQL yielding each district (level 1) with its totals: id, code, name (JSONB of language
+    → name), geom, projects, active, budget, spent, flagged. The filter's bbox is ignored: a
+    district's totals are its own."""
+    return Query.compose(
+        TOTALS, active=active(), flagged=any_flag(), where=where.where(spatial=False)
     )
+
+
+def district_totals(where: ProjectFilter) -> Query:
+    """The totals of every district as a JSON array (text), largest budget first."""
+    return Query.compose(TOTALS_JSON, source=totals_source(where))
 
 
 def outline(code: str) -> Query:

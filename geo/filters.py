@@ -7,7 +7,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from geo.flags import ANY_FLAG
+from geo.flags import any_flag
+from geo.sql import Query, identifier
 
 BBox = tuple[float, float, float, float]
 MAX_BUDGET = 10**16  # budgets are numeric(18, 2)
@@ -52,42 +53,44 @@ class ProjectFilter:
     max_budget: Decimal | None = None
     flagged: bool | None = None
 
-    def where(self, *, spatial: bool = True) -> tuple[str, dict[str, Any]]:
-        """SQL over ``projects p``; ``spatial=False`` leaves the bbox out (for district totals)."""
-        clauses = ["p.published"]
-        params: dict[str, Any] = {}
+    def where(self, p: str = "p", prefix: str = "", *, spatial: bool = True) -> Query:
+        """The clause over project rows aliased ``p``, its parameter names starting with
+        ``prefix`` (two filters over two aliases, ``a`` and ``b``, fit in one statement when
+        their prefixes differ); ``spatial=False`` leaves the bbox out (for district totals)."""
+        identifier(p)
+        if prefix:
+            identifier(prefix)
+        clauses = [Query(f"{p}.published")]
+
+        def given(sql: str, name: str, value: Any) -> None:
+            key = f"{prefix}{name}"
+            clauses.append(Query(sql.format(p=p, key=key), {key: value}))
+
         if spatial and self.bbox:
-            boxes, box_params = envelope_sql(self.bbox)
-            hits = [f"(p.geom && {box} AND ST_Intersects(p.geom, {box}))" for box in boxes]
-            clauses.append(f"({' OR '.join(hits)})")
-            params.update(box_params)
+            boxes, box_params = envelope_sql(self.bbox, f"{prefix}box")
+            hits = [f"({p}.geom && {box} AND ST_Intersects({p}.geom, {box}))" for box in boxes]
+            clauses.append(Query(f"({' OR '.join(hits)})", box_params))
         if self.categories:
-            clauses.append("p.category = ANY(%(categories)s)")
-            params["categories"] = list(self.categories)
+            given("{p}.category = ANY(%({key})s)", "categories", list(self.categories))
         if self.statuses:
-            clauses.append("p.status = ANY(%(statuses)s)")
-            params["statuses"] = list(self.statuses)
+            given("{p}.status = ANY(%({key})s)", "statuses", list(self.statuses))
         if self.agency:
-            clauses.append("p.agency_code = %(agency)s")
-            params["agency"] = self.agency
+            given("{p}.agency_code = %({key})s", "agency", self.agency)
         if self.district:
-            clauses.append("p.district_code = %(district)s")
-            params["district"] = self.district
+            given("{p}.district_code = %({key})s", "district", self.district)
         if self.q:
-            clauses.append("p.search_text LIKE %(q)s")
-            params["q"] = like_pattern(self.q)
+            given("{p}.search_text LIKE %({key})s", "q", like_pattern(self.q))
         if self.active_on:
-            clauses.append(
-                "p.status <> 'cancelled' AND coalesce(p.actual_start, p.planned_start) <= "
-                "%(active_on)s AND coalesce(p.actual_end, p.planned_end) >= %(active_on)s"
+            given(
+                "{p}.status <> 'cancelled' AND coalesce({p}.actual_start, {p}.planned_start) <= "
+                "%({key})s AND coalesce({p}.actual_end, {p}.planned_end) >= %({key})s",
+                "active_on",
+                self.active_on,
             )
-            params["active_on"] = self.active_on
         if self.min_budget is not None:
-            clauses.append("p.budget >= %(min_budget)s")
-            params["min_budget"] = self.min_budget
+            given("{p}.budget >= %({key})s", "min_budget", self.min_budget)
         if self.max_budget is not None:
-            clauses.append("p.budget <= %(max_budget)s")
-            params["max_budget"] = self.max_budget
+            given("{p}.budget <= %({key})s", "max_budget", self.max_budget)
         if self.flagged is not None:
-            clauses.append(ANY_FLAG if self.flagged else f"NOT {ANY_FLAG}")
-        return " AND ".join(clauses), params
+            clauses.append(Query(any_flag(p) if self.flagged else f"NOT {any_flag(p)}"))
+        return Query(" AND ").join(clauses)

@@ -1,28 +1,45 @@
-"""The warning flags a disclosure shows, as SQL over a project row aliased ``p``.
+"""The warning flags a disclosure shows, as SQL over a project row of any alias (``p`` unless
+told otherwise), so that one statement can flag two rows of a pair.
 
 Each is a plain rule a citizen can check from the numbers shown beside it.
 """
 
 from __future__ import annotations
 
+from geo.sql import identifier
+
 STALE_DAYS = 60  # no update for this long while works are under way
 BEHIND_POINTS = 10  # physical progress this many points behind plan
 AHEAD_POINTS = 15  # money paid this many points ahead of physical progress
 
-ACTIVE = "p.status IN ('implementation', 'suspended')"
 
-FLAGS: dict[str, str] = {
-    "over_budget": "p.spent > p.budget",
-    "behind_schedule": (
-        f"({ACTIVE} AND (p.progress_actual + {BEHIND_POINTS} < p.progress_planned"
-        " OR p.planned_end < current_date))"
-    ),
-    "spending_ahead": (
-        f"({ACTIVE} AND coalesce(p.contract_value, p.budget) > 0 AND p.spent * 100.0"
-        f" / coalesce(p.contract_value, p.budget) > p.progress_actual + {AHEAD_POINTS})"
-    ),
-    "stale": f"({ACTIVE} AND p.updated_at < now() - interval '{STALE_DAYS} days')",
-}
+def active(p: str = "p") -> str:
+    """Whether the works of project row ``p`` are under way (or stopped midway)."""
+    return f"{identifier(p)}.status IN ('implementation', 'suspended')"
 
-FLAGS_JSON = "json_build_object(" + ", ".join(f"'{k}', {v}" for k, v in FLAGS.items()) + ")"
-ANY_FLAG = "(" + " OR ".join(f"coalesce({v}, false)" for v in FLAGS.values()) + ")"
+
+def flags(p: str = "p") -> dict[str, str]:
+    """Each flag's name and its condition over project row ``p``."""
+    under_way = active(p)
+    return {
+        "over_budget": f"{p}.spent > {p}.budget",
+        "behind_schedule": (
+            f"({under_way} AND ({p}.progress_actual + {BEHIND_POINTS} < {p}.progress_planned"
+            f" OR {p}.planned_end < current_date))"
+        ),
+        "spending_ahead": (
+            f"({under_way} AND coalesce({p}.contract_value, {p}.budget) > 0 AND {p}.spent * 100.0"
+            f" / coalesce({p}.contract_value, {p}.budget) > {p}.progress_actual + {AHEAD_POINTS})"
+        ),
+        "stale": f"({under_way} AND {p}.updated_at < now() - interval '{STALE_DAYS} days')",
+    }
+
+
+def flags_json(p: str = "p") -> str:
+    """A JSON object of each flag of project row ``p``: true, false or null."""
+    return "json_build_object(" + ", ".join(f"'{k}', {v}" for k, v in flags(p).items()) + ")"
+
+
+def any_flag(p: str = "p") -> str:
+    """Whether project row ``p`` raises any flag."""
+    return "(" + " OR ".join(f"coalesce({v}, false)" for v in flags(p).values()) + ")"

@@ -255,36 +255,41 @@ class Jurisdiction(Strict):
         return values.get(self.language) or next(iter(values.values()), "")
 
 
-JURISDICTION_COLUMNS = (
-    "name, languages, currency, timezone, code_prefix, levels, attribution, demo_catalogue"
+STORED = (
+    "SELECT name, languages, currency, timezone, code_prefix, levels, attribution, "
+    "demo_catalogue FROM jurisdiction"
 )
 
 
 def stored_jurisdiction(conn: Connection) -> Jurisdiction | None:
-    row = conn.execute(text(f"SELECT {JURISDICTION_COLUMNS} FROM jurisdiction")).mappings().first()
+    row = conn.execute(text(STORED)).mappings().first()
     return Jurisdiction.model_validate(dict(row)) if row else None
 
 
 # Everything a client needs about the city, as one JSON document (text): the jurisdiction
 # (null before ``allimi city init``), the districts' extent, categories and terms.
-CITY = Query(
+CITY = Query.compose(
     """
     SELECT json_build_object(
-        'jurisdiction', (SELECT row_to_json(j) FROM (
-            SELECT name, languages, currency, timezone, code_prefix, levels, attribution,
-                   demo_catalogue FROM jurisdiction) j),
+        'jurisdiction', (SELECT row_to_json(j) FROM ({stored}) j),
         'bounds', (SELECT json_build_array(ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e))
                    FROM (SELECT ST_Extent(geom)::geometry AS e FROM districts
                          WHERE level = 1) x WHERE e IS NOT NULL),
         'categories', (SELECT coalesce(json_object_agg(code, json_build_object(
                            'oc4ids', oc4ids, 'color', color, 'label', label) ORDER BY position),
-                       '{}') FROM categories),
-        'terms', (SELECT coalesce(json_object_agg(vocabulary, codes), '{}') FROM (
+                       '{{}}') FROM categories),
+        'terms', (SELECT coalesce(json_object_agg(vocabulary, codes), '{{}}') FROM (
             SELECT vocabulary, json_object_agg(code, json_build_object(
                        'oc4ids', oc4ids, 'label', label) ORDER BY position) AS codes
             FROM terms GROUP BY vocabulary) t)
     )::text
-    """
+    """,
+    stored=STORED,
+)
+# The agencies with published projects, by code: (code, name {language: text})
+AGENCIES = Query(
+    "SELECT code, name FROM agencies a WHERE EXISTS "
+    "(SELECT 1 FROM projects p WHERE p.agency_code = a.code AND p.published) ORDER BY code"
 )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from geo.filters import ProjectFilter
 from geo.jurisdiction import Jurisdiction, Translations
-from geo.sql import Query
+from geo.sql import Query, identifier
 from web.messages import translations
 
 # Given the request's filter, SQL yielding rows with ``id`` (integer), ``geom`` (EPSG:4326)
@@ -51,6 +51,11 @@ class Layer:
     # Properties holding translations (JSONB of language -> text): objects in GeoJSON, the
     # city's default language in tiles
     translated: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Property names are written into the layer's statements: plain identifiers only."""
+        for name in (*self.properties, self.style.property, *self.translated):
+            identifier(name)
 
 
 def title(layer: Layer, jurisdiction: Jurisdiction) -> Translations:

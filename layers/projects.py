@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from geo.filters import ProjectFilter
-from geo.flags import ANY_FLAG
+from geo.flags import any_flag
 from geo.sql import Query
 from layers.base import Layer, Style
 
@@ -19,12 +19,13 @@ STATUS_SYMBOLS = {
 }
 
 
+SOURCE = """
+        SELECT p.id, p.geom, p.code, p.category, p.status, {flagged} AS flagged
+        FROM projects p WHERE {where}"""
+
+
 def source(where: ProjectFilter) -> Query:
-    clause, params = where.where(spatial=False)
-    sql = f"""
-        SELECT p.id, p.geom, p.code, p.category, p.status, {ANY_FLAG} AS flagged
-        FROM projects p WHERE {clause}"""
-    return Query(sql, params)
+    return Query.compose(SOURCE, flagged=any_flag(), where=where.where(spatial=False))
 
 
 PROJECTS = Layer(

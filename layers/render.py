@@ -21,106 +21,149 @@ GRID = 64  # cluster cells per tile side (64 px cells on a 256 px tile at 4x)
 VIEW_GRID = 14  # cluster cells across a requested view (about 60 px each on a laptop)
 
 
-def _clustering(layer: Layer, hit: str, source: str) -> tuple[str, str]:
-    """Conditions choosing the features branch or the clusters branch of a query; ``hit``
-    tests a feature ``{g}`` against the box."""
-    count = (
-        f"(SELECT count(*) FROM (SELECT 1 FROM ({source}) c, box WHERE {hit.format(g='c.geom')} "
-        f"LIMIT {layer.cluster_above} + 1) n)"
-    )
-    return f"{count} <= {layer.cluster_above}", f"{count} > {layer.cluster_above}"
-
-
-def _cells(layer: Layer, hit: str, grid: int, source: str, condition: str) -> str:
-    """Grid clusters of the features in the box: cell centroid (lon, lat), count, style value.
-    A box with no width or height (a line, a point) is one cell across that way."""
-    prop = layer.style.property
-    cell = (
-        "floor((s.c{a} - ST_{A}Min(box.g)) / nullif(ST_{A}Max(box.g) - ST_{A}Min(box.g), 0) * {n})"
-    )
-    return f"""
+MVT_GEOM = f"ST_AsMVTGeom(ST_Transform({{g}}, 3857), box.e, {EXTENT}, {BUFFER}, true)"
+GEOJSON = f"ST_AsGeoJSON({{g}}, {COORDINATE_DECIMALS})::json"
+CELL = "floor((s.c{a} - ST_{A}Min(box.g)) / nullif(ST_{A}Max(box.g) - ST_{A}Min(box.g), 0) * {n})"
+# ``{hit}`` tests a feature against the box; every template is filled by ``Query.compose``.
+COUNT = (
+    "(SELECT count(*) FROM (SELECT 1 FROM ({source}) c, box WHERE {hit} "
+    "LIMIT %(cluster_above)s + 1) n)"
+)
+CELLS = """
         SELECT min(s.id) AS id, count(*) AS count,
                mode() WITHIN GROUP (ORDER BY s.{prop}) AS {prop},
                ST_SetSRID(ST_MakePoint(avg(s.cx), avg(s.cy)), 4326) AS centre
         FROM (SELECT c.id, c.{prop},
                      (ST_XMin(c.geom) + ST_XMax(c.geom)) / 2 AS cx,
                      (ST_YMin(c.geom) + ST_YMax(c.geom)) / 2 AS cy
-              FROM ({source}) c, box WHERE {hit.format(g="c.geom")}) s, box
+              FROM ({source}) c, box WHERE {hit}) s, box
         WHERE {condition}
-        GROUP BY {cell.format(a="x", A="X", n=grid)}, {cell.format(a="y", A="Y", n=grid)}"""
+        GROUP BY {x}, {y}"""
+TRANSLATED = "s.{p} ->> (SELECT languages[1] FROM jurisdiction) AS {p}"
+TILE_FEATURES = """
+        SELECT s.id, {props}, NULL::bigint AS count, {geom} AS geom
+        FROM ({source}) s, box WHERE s.geom && box.g"""
+TILE_CLUSTERS = """
+            {features} AND {few}
+            UNION ALL
+            SELECT NULL, {nulls}, k.count, {geom}
+            FROM ({cells}) k, box"""
+TILE = """
+        WITH box AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e,
+                            ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4326) AS g)
+        SELECT ST_AsMVT(t, %(layer)s, {extent}, 'geom', 'id')
+        FROM ({features}) t WHERE t.geom IS NOT NULL"""
+CITY_BOX = "(SELECT ST_SetSRID(ST_Extent(geom)::geometry, 4326) FROM districts)"
+BOX = "SELECT {columns}, ST_Collect(ARRAY[{boxes}]) AS g"
+ROWS = """
+        SELECT s.id, json_build_object('type', 'Feature', 'id', s.id,
+               'geometry', {geom},
+               'properties', json_build_object({props})) AS f
+        FROM ({source}) s, box WHERE {hit}
+        ORDER BY s.id LIMIT %(limit)s"""
+CLUSTER_ROWS = """
+            SELECT * FROM ({rows}) r WHERE {few}
+            UNION ALL
+            SELECT k.id, json_build_object('type', 'Feature',
+                   'geometry', {geom},
+                   'properties', json_build_object('cluster', true, 'count', k.count,
+                                                   '{prop}', k.{prop}))
+            FROM ({cells}) k"""
+COLLECTION = """
+        WITH box AS ({box})
+        SELECT json_build_object('type', 'FeatureCollection',
+               'features', coalesce(json_agg(r.f ORDER BY r.id), '[]'::json))::text
+        FROM ({rows}) r"""
+
+
+def _clustering(layer: Layer, hit: str, source: Query) -> tuple[Query, Query]:
+    """Conditions choosing the features branch or the clusters branch of a query; ``hit``
+    tests a feature ``{g}`` against the box."""
+    count = Query.compose(
+        COUNT, {"cluster_above": layer.cluster_above}, source=source, hit=hit.format(g="c.geom")
+    )
+    return (
+        Query.compose("{count} <= %(cluster_above)s", count=count),
+        Query.compose("{count} > %(cluster_above)s", count=count),
+    )
+
+
+def _cells(layer: Layer, hit: str, grid: int, source: Query, condition: Query) -> Query:
+    """Grid clusters of the features in the box: cell centroid (lon, lat), count, style value.
+    A box with no width or height (a line, a point) is one cell across that way."""
+    return Query.compose(
+        CELLS,
+        prop=layer.style.property,
+        source=source,
+        hit=hit.format(g="c.geom"),
+        condition=condition,
+        x=CELL.format(a="x", A="X", n=grid),
+        y=CELL.format(a="y", A="Y", n=grid),
+    )
 
 
 def tile(layer: Layer, z: int, x: int, y: int, where: ProjectFilter) -> Query:
     """The layer's features in tile z/x/y as an MVT (bytea; NULL or empty when there are none)."""
-    base = layer.source(where)
-    source, params = base.sql, dict(base.params)
+    source = layer.source(where)
     props = ", ".join(
-        f"s.{p} ->> (SELECT languages[1] FROM jurisdiction) AS {p}"
-        if p in layer.translated
-        else f"s.{p}"
-        for p in layer.properties
+        TRANSLATED.format(p=p) if p in layer.translated else f"s.{p}" for p in layer.properties
     )
-    mvt_geom = f"ST_AsMVTGeom(ST_Transform({{g}}, 3857), box.e, {EXTENT}, {BUFFER}, true)"
-    features = f"""
-        SELECT s.id, {props}, NULL::bigint AS count, {mvt_geom.format(g="s.geom")} AS geom
-        FROM ({source}) s, box WHERE s.geom && box.g"""
+    features = Query.compose(
+        TILE_FEATURES, props=props, geom=MVT_GEOM.format(g="s.geom"), source=source
+    )
     if layer.cluster_above:
         few, many = _clustering(layer, "{g} && box.g", source)
         nulls = ", ".join(
             f"k.{p}" if p == layer.style.property else f"NULL AS {p}" for p in layer.properties
         )
-        features = f"""
-            {features} AND {few}
-            UNION ALL
-            SELECT NULL, {nulls}, k.count, {mvt_geom.format(g="k.centre")}
-            FROM ({_cells(layer, "{g} && box.g", GRID, source, many)}) k, box"""
-    sql = f"""
-        WITH box AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e,
-                            ST_Transform(ST_TileEnvelope(%(z)s, %(x)s, %(y)s), 4326) AS g)
-        SELECT ST_AsMVT(t, %(layer)s, {EXTENT}, 'geom', 'id')
-        FROM ({features}) t WHERE t.geom IS NOT NULL"""
-    return Query(sql, {**params, "z": z, "x": x, "y": y, "layer": layer.id})
+        features = Query.compose(
+            TILE_CLUSTERS,
+            features=features,
+            few=few,
+            nulls=nulls,
+            geom=MVT_GEOM.format(g="k.centre"),
+            cells=_cells(layer, "{g} && box.g", GRID, source, many),
+        )
+    return Query.compose(
+        TILE,
+        {"z": z, "x": x, "y": y, "layer": layer.id},
+        extent=str(EXTENT),
+        features=features,
+    )
 
 
 def features(layer: Layer, where: ProjectFilter, bbox: BBox | None, limit: int) -> Query:
     """The layer's features in ``bbox`` (or everywhere) as a GeoJSON FeatureCollection (text)."""
-    base = layer.source(where)
-    source, params = base.sql, dict(base.params)
+    source = layer.source(where)
     # One envelope, or two across the antimeridian: ``g`` covers them, ``hit`` tests each.
-    boxes = ["(SELECT ST_SetSRID(ST_Extent(geom)::geometry, 4326) FROM districts)"]
-    if bbox:
-        boxes, box_params = envelope_sql(bbox)
-        params.update(box_params)
-    columns = ", ".join(f"{box} AS e{i}" for i, box in enumerate(boxes))
-    box_sql = f"SELECT {columns}, ST_Collect(ARRAY[{', '.join(boxes)}]) AS g"
+    boxes, box_params = envelope_sql(bbox) if bbox else ([CITY_BOX], {})
+    box = Query.compose(
+        BOX,
+        box_params,
+        columns=", ".join(f"{box} AS e{i}" for i, box in enumerate(boxes)),
+        boxes=", ".join(boxes),
+    )
     hit = " OR ".join(f"{{g}} && box.e{i}" for i in range(len(boxes)))
     hit = f"({hit})" if len(boxes) > 1 else hit
-    props = ", ".join(f"'{p}', s.{p}" for p in layer.properties)
-    geojson = f"ST_AsGeoJSON({{g}}, {COORDINATE_DECIMALS})::json"
-    rows = f"""
-        SELECT s.id, json_build_object('type', 'Feature', 'id', s.id,
-               'geometry', {geojson.format(g="s.geom")},
-               'properties', json_build_object({props})) AS f
-        FROM ({source}) s, box WHERE {hit.format(g="s.geom")}
-        ORDER BY s.id LIMIT %(limit)s"""
+    rows = Query.compose(
+        ROWS,
+        {"limit": limit},
+        geom=GEOJSON.format(g="s.geom"),
+        props=", ".join(f"'{p}', s.{p}" for p in layer.properties),
+        source=source,
+        hit=hit.format(g="s.geom"),
+    )
     if layer.cluster_above:
         few, many = _clustering(layer, hit, source)
-        prop = layer.style.property
-        rows = f"""
-            SELECT * FROM ({rows}) r WHERE {few}
-            UNION ALL
-            SELECT k.id, json_build_object('type', 'Feature',
-                   'geometry', {geojson.format(g="k.centre")},
-                   'properties', json_build_object('cluster', true, 'count', k.count,
-                                                   '{prop}', k.{prop}))
-            FROM ({_cells(layer, hit, VIEW_GRID, source, many)}) k"""
-    sql = f"""
-        WITH box AS ({box_sql})
-        SELECT json_build_object('type', 'FeatureCollection',
-               'features', coalesce(json_agg(r.f ORDER BY r.id), '[]'::json))::text
-        FROM ({rows}) r"""
-    params["limit"] = limit
-    return Query(sql, params)
+        rows = Query.compose(
+            CLUSTER_ROWS,
+            rows=rows,
+            few=few,
+            geom=GEOJSON.format(g="k.centre"),
+            prop=layer.style.property,
+            cells=_cells(layer, hit, VIEW_GRID, source, many),
+        )
+    return Query.compose(COLLECTION, box=box, rows=rows)
 
 
 EXTENT_OF_CITY = Query(
