@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from geo.accounts import MIN_PASSWORD, ROLES, NewUser, add_user
-from geo.changelog import verify_stored
+from geo.changelog import length, verify_stored
 from geo.errors import AllimiError
 from geo.health import project_count
 from geo.jurisdiction import SEOUL, City, init_city, parse_city, read_city, stored_jurisdiction
@@ -260,7 +260,7 @@ def verify_log() -> None:
     try:
         with engine.connect() as conn:
             broken = verify_stored(conn)
-            entries = conn.execute(text("SELECT seq FROM change_head")).scalar_one()
+            entries = length(conn)
     finally:
         engine.dispose()
     if broken:

@@ -144,3 +144,8 @@ def verify_stored(conn: Connection) -> Broken | None:
     rows = conn.execute(text("SELECT seq, content, prev_hash, hash FROM changes ORDER BY seq"))
     head = conn.execute(text("SELECT seq, hash FROM change_head")).one()
     return verify(((r[0], r[1], r[2], r[3]) for r in rows), (head[0], head[1]))
+
+
+def length(conn: Connection) -> int:
+    """How many entries the log holds, by its head."""
+    return int(conn.execute(text("SELECT seq FROM change_head")).scalar_one())

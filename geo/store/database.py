@@ -168,7 +168,7 @@ END $$;
 ALTER ROLE {provision.READER} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION
     NOBYPASSRLS PASSWORD %(password)s;
 GRANT {READ_ROLE} TO {provision.READER};
-"""
+"""  # noqa: S608 - the role names are module constants (DDL takes no bound parameters)
 
 
 def _ensure_reader(cluster: provision.Cluster) -> None:
