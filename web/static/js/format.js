@@ -56,7 +56,9 @@ export function count(value, loc = locale()) {
   return tidy(new Intl.NumberFormat(loc, { useGrouping: "always" }).format(value));
 }
 
-let cityTimeZone; // the city's (from /api/config): the day an instant falls on there
+// The city's time zone (from /api/config), for the day an instant falls on there. Kept here,
+// once a page: a page shows one city, whatever maps it holds.
+let cityTimeZone;
 
 export function setTimeZone(zone) {
   cityTimeZone = zone;

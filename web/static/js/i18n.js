@@ -1,6 +1,7 @@
 // The city's languages (config.jurisdiction.languages, its default first) and their messages,
 // from /static/i18n/{lang}.json. Each message file names its language ("language.name") and the
-// locale its numbers and dates follow ("locale").
+// locale its numbers and dates follow ("locale"). The current language is kept here, once a
+// page: it is the page's, not a map's (every map and panel on the page speaks it).
 const STORED = "allimi.lang";
 const files = {}; // lang -> its messages
 let offered = [];

@@ -3,7 +3,7 @@
 import { getJson, isAbort } from "./api.js";
 import { count, date, h, money, percent } from "./format.js";
 import { label, name, t } from "./i18n.js";
-import { filterParams } from "./state.js";
+import { filterParams, state } from "./state.js";
 
 const COLUMNS = [
   { key: "title", sort: "title" },
@@ -53,7 +53,7 @@ function rowFor(feature, config, onOpen) {
 
 export async function load(bbox, config, onOpen, append = false) {
   const body = document.querySelector("#list-table tbody");
-  const url = append && next ? next : `/api/projects?${filterParams({ bbox, sort, limit: 50 })}`;
+  const url = append && next ? next : `/api/projects?${filterParams(state, { bbox, sort, limit: 50 })}`;
   try {
     const page = await getJson(url, "list");
     if (!append) {

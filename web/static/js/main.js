@@ -3,14 +3,12 @@ import { getJson } from "./api.js";
 import { count, h, setTimeZone } from "./format.js";
 import { apply as applyLanguage, label, languages, lang, name, setup as setupLanguage, t } from "./i18n.js";
 import * as listView from "./listview.js";
-import {
-  CLICK_ZOOM, bboxParam, createMap, districtAt, flyTo, focusFeature, highlight, invalidate,
-  refreshDistricts, refreshProjects, renderLegend, zoomToDistrict,
-} from "./map.js";
+import { CLICK_ZOOM, createMap } from "./map.js";
 import * as panel from "./panel.js";
 import { readUrl, state, writeUrl } from "./state.js";
 
 let config, layers, colors;
+let map; // the public map: createMap's, over the page's state
 let lastList = null; // what "back" returns to from a disclosure
 
 async function openProject(code, { back = lastList, fit = true } = {}) {
@@ -18,8 +16,8 @@ async function openProject(code, { back = lastList, fit = true } = {}) {
     const feature = await getJson(`/api/projects/${encodeURIComponent(code)}`, "project");
     state.project = code;
     writeUrl();
-    highlight([feature]);
-    if (fit && state.view !== "list") focusFeature(feature);
+    map.highlight([feature]);
+    if (fit && state.view !== "list") map.focusFeature(feature);
     panel.showProject(feature, colors, back ? () => back() : null);
   } catch (error) {
     if (error.status === 404) panel.showMessage(t("project.notFound"));
@@ -28,20 +26,20 @@ async function openProject(code, { back = lastList, fit = true } = {}) {
 
 async function clickAt(latlng, zoom) {
   if (zoom < CLICK_ZOOM) {
-    const district = districtAt(latlng);
+    const district = map.districtAt(latlng);
     if (district) {
-      zoomToDistrict(district);
+      map.zoomToDistrict(district);
       panel.showDistrict(district, () => listDistrict(district));
       return;
     }
   }
   const params = new URLSearchParams({ lon: latlng.lng.toFixed(6), lat: latlng.lat.toFixed(6), zoom });
   const data = await getJson(`/api/projects/at?${params}`, "at");
-  highlight(data.features, latlng);
+  map.highlight(data.features, latlng);
   const show = () => {
     state.project = null;
     writeUrl();
-    highlight(data.features, latlng);
+    map.highlight(data.features, latlng);
     panel.showList(t("panel.here", { n: data.features.length }), data.features, colors, (code) => openProject(code, { back: show, fit: false }));
   };
   lastList = show;
@@ -63,14 +61,14 @@ async function search(q) {
 }
 
 function listDistrict(district) {
-  zoomToDistrict(district);
+  map.zoomToDistrict(district);
   setView("list");
 }
 
 function refreshAll() {
-  refreshProjects();
-  refreshDistricts();
-  if (state.view === "list") listView.load(bboxParam(), config, openProject);
+  map.refreshProjects();
+  map.refreshDistricts();
+  if (state.view === "list") listView.load(map.bboxParam(), config, openProject);
 }
 
 function setView(view) {
@@ -84,10 +82,16 @@ function setView(view) {
   toggle.textContent = t(list ? "tools.map" : "tools.list");
   if (list) {
     listView.renderHead(() => setView("list"));
-    listView.load(bboxParam(), config, openProject);
+    listView.load(map.bboxParam(), config, openProject);
   } else {
-    invalidate();
+    map.invalidate();
   }
+}
+
+// The map has moved: the URL and the list view follow it.
+function viewMoved() {
+  writeUrl();
+  if (state.view === "list") listView.load(map.bboxParam(), config, openProject);
 }
 
 // ---- filters ------------------------------------------------------------------------------
@@ -136,7 +140,7 @@ async function nearMe() {
   if (!navigator.geolocation) return panel.showMessage(t("near.unsupported"));
   navigator.geolocation.getCurrentPosition(
     (pos) => {
-      flyTo(pos.coords.latitude, pos.coords.longitude, 16);
+      map.flyTo(pos.coords.latitude, pos.coords.longitude, 16);
       clickAt({ lat: pos.coords.latitude, lng: pos.coords.longitude }, 16);
     },
     () => panel.showMessage(t("near.denied")),
@@ -158,7 +162,7 @@ function switchLanguage(code) {
   writeUrl();
   buildLanguages();
   buildFilters();
-  renderLegend();
+  map.renderLegend();
   if (state.view === "list") setView("list");
   if (state.project) openProject(state.project, { fit: false });
   else panel.showIntro();
@@ -176,10 +180,10 @@ async function start() {
   document.getElementById("sample-banner").hidden = !config.sample_data;
   document.getElementById("q").value = state.q || "";
   buildFilters();
-  createMap(config, layers, clickAt);
+  map = createMap(document.getElementById("map"), { config, layers, state, onClick: clickAt, onMove: viewMoved });
   panel.showIntro();
-  await refreshDistricts();
-  refreshProjects();
+  await map.refreshDistricts();
+  map.refreshProjects();
 
   document.getElementById("search").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -191,20 +195,16 @@ async function start() {
   document.getElementById("toggle-filters").addEventListener("click", (e) => {
     filters.hidden = !filters.hidden;
     e.currentTarget.setAttribute("aria-expanded", String(!filters.hidden));
-    invalidate();
+    map.invalidate();
   });
   document.getElementById("toggle-view").addEventListener("click", () => setView(state.view === "list" ? null : "list"));
-  document.getElementById("list-more").addEventListener("click", () => listView.load(bboxParam(), config, openProject, true));
+  document.getElementById("list-more").addEventListener("click", () => listView.load(map.bboxParam(), config, openProject, true));
   document.getElementById("near-me").addEventListener("click", nearMe);
   document.getElementById("lang").addEventListener("change", (e) => switchLanguage(e.currentTarget.value));
-  document.addEventListener("allimi:viewchange", () => {
-    writeUrl();
-    if (state.view === "list") listView.load(bboxParam(), config, openProject);
-  });
   document.addEventListener("allimi:close", () => {
     state.project = null;
     writeUrl();
-    highlight([]);
+    map.highlight([]);
   });
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape") document.dispatchEvent(new CustomEvent("allimi:close"));

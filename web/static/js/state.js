@@ -17,11 +17,12 @@ export function writeUrl() {
   history.replaceState(null, "", query ? `?${query}` : location.pathname);
 }
 
-// The filters as API query parameters (shared by map layers, list view and search).
-export function filterParams(extra = {}) {
+// The filters of a view's state (``from``: the page's, or a map's own) as API query parameters
+// (shared by map layers, list view and search).
+export function filterParams(from, extra = {}) {
   const params = new URLSearchParams();
   for (const key of ["category", "status", "agency", "active_on", "flagged", "q"]) {
-    if (state[key]) params.set(key, state[key]);
+    if (from[key]) params.set(key, from[key]);
   }
   for (const [key, value] of Object.entries(extra)) params.set(key, value);
   return params;
