@@ -24,6 +24,12 @@ class Settings(BaseSettings):
         "unset, the embedded server's allimi_reader, or DATABASE_URL's login acting as "
         "allimi_read.",
     )
+    write_database_url: str | None = Field(
+        default=None,
+        description="Login the API writes officials' changes with (a member of allimi_write); "
+        "unset, the embedded server's allimi_writer, or DATABASE_URL's login acting as "
+        "allimi_write.",
+    )
     state_dir: Path = Field(
         default=PROJECT_ROOT / ".allimi",
         description="Where the embedded PostGIS cluster and its password live.",

@@ -21,6 +21,7 @@ from geo.store import provision
 
 T = TypeVar("T")
 READ_ROLE = "allimi_read"
+WRITE_ROLE = "allimi_write"
 
 
 def _normalise(url: str) -> str:
@@ -144,46 +145,62 @@ def read_url(settings: Settings, dbname: str | None = None) -> str:
     mistakes, not against someone who can run SQL on it, who could ``RESET ROLE``); else the
     embedded server's own ``allimi_reader`` login, made when first needed.
     """
-    if settings.read_database_url:
-        return _normalise(settings.read_database_url)
+    return _api_url(settings, settings.read_database_url, provision.READER, dbname)
+
+
+def write_url(settings: Settings, dbname: str | None = None) -> str:
+    """The URL the API writes officials' changes with: as ``read_url``, for ``allimi_write``
+    (``ALLIMI_WRITE_DATABASE_URL``, or ``DATABASE_URL`` acting as it, or ``allimi_writer``)."""
+    return _api_url(settings, settings.write_database_url, provision.WRITER, dbname)
+
+
+GROUPS = {provision.READER: READ_ROLE, provision.WRITER: WRITE_ROLE}
+
+
+def _api_url(settings: Settings, explicit: str | None, login: str, dbname: str | None) -> str:
+    if explicit:
+        return _normalise(explicit)
     if settings.database_url:
         url = make_url(database_url(settings, dbname))
-        acting = url.update_query_dict({"options": f"--role={READ_ROLE}"})
+        acting = url.update_query_dict({"options": f"--role={GROUPS[login]}"})
         return acting.render_as_string(hide_password=False)
     cluster, _ = _embedded(settings, dbname)
-    _ensure_reader(cluster)
-    return cluster.reader_url(dbname or settings.db_name)
+    _ensure_login(cluster, login)
+    return cluster.login_url(login, dbname or settings.db_name)
 
 
-READER_SQL = f"""
+LOGIN_SQL = """
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{READ_ROLE}') THEN
-        CREATE ROLE {READ_ROLE} NOLOGIN;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{group}') THEN
+        CREATE ROLE {group} NOLOGIN;
     END IF;
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{provision.READER}') THEN
-        CREATE ROLE {provision.READER} LOGIN;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{login}') THEN
+        CREATE ROLE {login} LOGIN;
     END IF;
 END $$;
-ALTER ROLE {provision.READER} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION
+ALTER ROLE {login} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION
     NOBYPASSRLS PASSWORD %(password)s;
-GRANT {READ_ROLE} TO {provision.READER};
-"""  # noqa: S608 - the role names are module constants (DDL takes no bound parameters)
+GRANT {group} TO {login};
+"""
 
 
-def _ensure_reader(cluster: provision.Cluster) -> None:
-    """Make the embedded server's reader login once; its password goes next to the superuser's.
+def _ensure_login(cluster: provision.Cluster, login: str) -> None:
+    """Make one of the embedded server's API logins once; its password goes next to the
+    superuser's.
 
     The group role is made here too when missing (migrations make it as well, for servers of
     DATABASE_URL), so the login can be made before any database is migrated.
     """
-    if cluster.reader_password_file.exists():
+    password_file = cluster.login_password_file(login)
+    if password_file.exists():
         return
     password = provision.new_password()
+    sql = LOGIN_SQL.format(group=GROUPS[login], login=login)  # module constants only
     engine = engine_for(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.exec_driver_sql(READER_SQL, {"password": password})
+            conn.exec_driver_sql(sql, {"password": password})
     finally:
         engine.dispose()
-    provision.write_private(cluster, cluster.reader_password_file, password)
+    provision.write_private(cluster, password_file, password)

@@ -27,7 +27,9 @@ from geo.errors import AllimiError
 from geo.settings import Settings
 
 SUPERUSER = "allimi"
-READER = "allimi_reader"  # the login the API reads published data with (see geo.store.database)
+# The logins the API connects as (see geo.store.database): each a member of one group role
+READER = "allimi_reader"  # reads the published data (allimi_read)
+WRITER = "allimi_writer"  # officials' changes and the change log (allimi_write)
 FIRST_PORT = 54329
 DEBIAN_PG_ROOT = Path("/usr/lib/postgresql")
 
@@ -51,9 +53,9 @@ class Cluster:
     def password_file(self) -> Path:
         return self.root / "password"
 
-    @property
-    def reader_password_file(self) -> Path:
-        return self.root / "reader-password"
+    def login_password_file(self, login: str) -> Path:
+        """Where the password of ``login`` (READER or WRITER) is kept."""
+        return self.root / f"{login.removeprefix('allimi_')}-password"
 
     @property
     def port_file(self) -> Path:
@@ -62,8 +64,8 @@ class Cluster:
     def url(self, dbname: str) -> str:
         return self._url(SUPERUSER, self.password_file, dbname)
 
-    def reader_url(self, dbname: str) -> str:
-        return self._url(READER, self.reader_password_file, dbname)
+    def login_url(self, login: str, dbname: str) -> str:
+        return self._url(login, self.login_password_file(login), dbname)
 
     def _url(self, user: str, password_file: Path, dbname: str) -> str:
         password = quote(password_file.read_text().strip(), safe="")

@@ -12,6 +12,10 @@ projects and progress reports that wait for approval.
 - ``progress_reports.state``: a contractor's report is ``pending`` until an official of the
   agency approves it; the public sees approved reports only.
 
+The group role ``allimi_write`` (cluster-wide, kept on downgrade like ``allimi_read``) is what
+the API's writing login is a member of: it reads every table and changes only what the write
+side changes; it cannot alter the schema, erase a project or rewrite the log.
+
 Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-02
@@ -25,6 +29,26 @@ branch_labels = None
 depends_on = None
 
 READ_ROLE = "allimi_read"
+WRITE_ROLE = "allimi_write"
+# What the API's writing login may do, table by table: no DDL, no DELETE of the record
+WRITES = {
+    "projects": "SELECT, INSERT, UPDATE",
+    "progress_reports": "SELECT, INSERT, UPDATE",
+    "documents": "SELECT, INSERT, UPDATE",
+    "agencies": "SELECT, INSERT, UPDATE",
+    "users": "SELECT, INSERT, UPDATE",
+    "tokens": "SELECT, INSERT, UPDATE, DELETE",
+    "login_failures": "SELECT, INSERT, DELETE",
+    "changes": "SELECT, INSERT",
+    "change_head": "SELECT, UPDATE",
+    "data_version": "SELECT, UPDATE",
+    "districts": "SELECT",
+    "jurisdiction": "SELECT",
+    "categories": "SELECT",
+    "terms": "SELECT",
+}
+SEQUENCES = ("projects_id_seq", "progress_reports_id_seq", "documents_id_seq", "users_id_seq",
+             "tokens_id_seq", "login_failures_id_seq")  # fmt: skip
 CHILD_VIEW = """
     CREATE VIEW disclosed.{name} WITH (security_barrier) AS
     SELECT c.* FROM public.{name} c WHERE {condition} EXISTS (
@@ -139,9 +163,34 @@ def upgrade() -> None:
     )
     _views("c.state = 'approved' AND")
     op.execute(f"GRANT SELECT ON disclosed.changes, disclosed.change_head TO {READ_ROLE}")
+    op.execute(
+        f"""
+        DO $$
+        BEGIN
+            IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{WRITE_ROLE}') THEN
+                CREATE ROLE {WRITE_ROLE} NOLOGIN;
+            END IF;
+            IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+                EXECUTE format('GRANT {WRITE_ROLE} TO %I', current_user);
+            END IF;
+        END $$;
+        GRANT USAGE ON SCHEMA public TO {WRITE_ROLE};
+        GRANT USAGE ON SEQUENCE {", ".join(SEQUENCES)} TO {WRITE_ROLE};
+        """  # noqa: S608 - role and sequence names are this module's constants
+    )
+    for table, privileges in WRITES.items():
+        op.execute(f"GRANT {privileges} ON {table} TO {WRITE_ROLE}")
 
 
 def downgrade() -> None:
+    for table in WRITES:
+        op.execute(f"REVOKE ALL ON {table} FROM {WRITE_ROLE}")
+    op.execute(
+        f"""
+        REVOKE USAGE ON SEQUENCE {", ".join(SEQUENCES[:3])} FROM {WRITE_ROLE};
+        REVOKE USAGE ON SCHEMA public FROM {WRITE_ROLE};
+        """
+    )
     op.execute(
         """
         DROP VIEW disclosed.changes, disclosed.change_head, disclosed.progress_reports,
