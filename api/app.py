@@ -13,6 +13,7 @@ from anyio import to_thread
 from fastapi import Depends, FastAPI
 
 from api import (
+    auth,
     config,
     districts,
     health,
@@ -31,19 +32,21 @@ from api.database import Database, libpq_dsn
 from api.head import HeadAsGet
 from api.limits import ClientLimits, HeaderLimits
 from api.params import strict_query
+from api.writer import Writer
 from geo.settings import Settings
 
 # The documented routes, by router: each takes only the query parameters it declares. The map
 # page (``pages``) also reads the view's state from its URL, so it takes any.
 ROUTERS = tuple(
     module.router
-    for module in (health, config, projects, layers, districts, sheet, sample_documents)
+    for module in (health, config, projects, layers, districts, sheet, sample_documents, auth)
 )
 
 
-def create_app(settings: Settings, read_url: str) -> FastAPI:
-    """The portal reading published data as the login of ``read_url``; it connects on the
-    first request that needs the database, and answers 503 while it cannot."""
+def create_app(settings: Settings, read_url: str, write_url: str | None = None) -> FastAPI:
+    """The portal reading published data as the login of ``read_url`` and writing officials'
+    changes as that of ``write_url`` (without one it is read-only: writes answer 503). It
+    connects on the first request that needs the database, and answers 503 while it cannot."""
     dsn = libpq_dsn(read_url)
 
     @asynccontextmanager
@@ -58,10 +61,13 @@ def create_app(settings: Settings, read_url: str) -> FastAPI:
         app.state.health_database = health.own_connection(dsn)
         app.state.data_version = DataVersion(settings.version_ttl)
         app.state.city = CityCache()
+        app.state.writer = Writer(write_url, settings.statement_timeout_ms) if write_url else None
         app.state.bodies = BodyCache(settings.cache_mb * 2**20, settings.cache_min_ms / 1000)
         yield
         app.state.database.close()
         app.state.health_database.close()
+        if app.state.writer:
+            app.state.writer.close()
 
     app = FastAPI(
         title="Allimi",

@@ -18,7 +18,7 @@ from geo.sample.generator import SampleSpec
 from geo.sample.loader import load_sample
 from geo.settings import get_settings
 from geo.store import migrate as migrations
-from geo.store.database import engine_for, prepare, read_url
+from geo.store.database import engine_for, prepare, read_url, write_url
 from geo.store.provision import stop_local
 
 app = typer.Typer(
@@ -107,13 +107,13 @@ def run(
     _city_or_seoul(url)
     if _project_count(url) == 0 and settings.demo_projects:
         _load_demo(url, SampleSpec(projects=settings.demo_projects, as_of=date.today()), False)
-    serve(read_url(settings), host or settings.host, port or settings.port)
+    serve(read_url(settings), write_url(settings), host or settings.host, port or settings.port)
 
 
-def serve(reader: str, host: str, port: int) -> None:
-    """One server process (uvloop and httptools), reading with the login ``reader``. To scale
-    out, run more processes, here or on other machines, behind a load balancer: they share
-    nothing but the database."""
+def serve(reader: str, writer: str, host: str, port: int) -> None:
+    """One server process (uvloop and httptools), reading with the login ``reader`` and writing
+    with ``writer``. To scale out, run more processes, here or on other machines, behind a load
+    balancer: they share nothing but the database."""
     import uvicorn
 
     from api.app import create_app
@@ -121,7 +121,8 @@ def serve(reader: str, host: str, port: int) -> None:
 
     settings = get_settings()
     _say(f"Allimi is serving at http://{host}:{port}")
-    uvicorn.Server(uvicorn_config(create_app(settings, reader), settings, host, port)).run()
+    app = create_app(settings, reader, writer)
+    uvicorn.Server(uvicorn_config(app, settings, host, port)).run()
 
 
 @app.command()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -111,10 +111,35 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """Every route, those of included routers too."""
+    for route in routes:
+        if hasattr(route, "original_router"):
+            yield from _routes(route.original_router.routes)
+        else:
+            yield route
+
+
+def _allowed(request: Request) -> str:
+    """The methods some route takes at this path: one path may be served by several routes
+    (GET and POST of a collection), and a 405 names them all."""
+    path = request.url.path
+    methods = {
+        method
+        for route in _routes(request.app.routes)
+        if getattr(route, "methods", None) and route.path_regex.match(path)
+        for method in route.methods
+    }
+    return ", ".join(sorted(methods))
+
+
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed(request)
     return problem_response(
-        exc.status_code, str(exc.detail), instance=request.url.path, headers=exc.headers
+        exc.status_code, str(exc.detail), instance=request.url.path, headers=headers
     )
 
 

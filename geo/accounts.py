@@ -107,3 +107,148 @@ def add_user(conn: Connection, user: NewUser) -> int:
             )
     except IntegrityError:
         raise AllimiError(f"email: an account for {user.email!r} exists already.") from None
+
+
+# Sign-in guessing is slowed per account and per address: so many failures within the window
+# and further attempts wait until the oldest failure leaves it.
+FAILURE_WINDOW_S = 15 * 60
+FAILURES_PER_ACCOUNT = 5
+FAILURES_PER_ADDRESS = 20
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts for: an account's role and what it speaks for."""
+
+    user_id: int
+    email: str
+    name: str
+    role: str
+    agency: str | None
+    contractor: str | None
+    token_id: int
+
+
+class SignInRefused(Exception):
+    def __init__(self, reason: str, retry_after_s: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+
+
+def _wait_s(conn: Connection, subject: str, allowed: int) -> int | None:
+    """Seconds until ``subject`` may try again, when it has used up its failures."""
+    wait = conn.execute(
+        text(
+            """
+            SELECT ceil(extract(epoch FROM min(failed_at) + make_interval(secs => :window)
+                                           - now()))::int
+            FROM (SELECT failed_at FROM login_failures
+                  WHERE subject = :subject
+                    AND failed_at > now() - make_interval(secs => :window)
+                  ORDER BY failed_at DESC LIMIT :allowed) recent
+            HAVING count(*) >= :allowed
+            """
+        ),
+        {"subject": subject, "window": FAILURE_WINDOW_S, "allowed": allowed},
+    ).scalar()
+    return max(int(wait), 1) if wait is not None else None
+
+
+def sign_in(
+    conn: Connection, email: str, password: str, address: str, hours: float
+) -> tuple[str, int]:
+    """A new session token for ``email`` and its lifetime in seconds; SignInRefused when the
+    password is wrong, the account is unknown or disabled, or guessing must wait. A failure is
+    recorded in the caller's transaction, which must commit it."""
+    subjects = {
+        f"user:{email.strip().lower()}": FAILURES_PER_ACCOUNT,
+        f"ip:{address}": FAILURES_PER_ADDRESS,
+    }
+    waits = [w for s, n in subjects.items() if (w := _wait_s(conn, s, n)) is not None]
+    if waits:
+        raise SignInRefused("Too many failed sign-ins; wait before trying again.", max(waits))
+    found = conn.execute(
+        text("SELECT id, password_hash, active FROM users WHERE lower(email) = lower(:e)"),
+        {"e": email.strip()},
+    ).first()
+    # an unknown account costs a hash too, so timing does not tell which accounts exist
+    stored = found[1] if found else DUMMY_HASH
+    if not password_matches(password, stored) or not found or not found[2]:
+        conn.execute(
+            text("INSERT INTO login_failures (subject) SELECT unnest(CAST(:s AS text[]))"),
+            {"s": list(subjects)},
+        )
+        raise SignInRefused("The e-mail address or the password is wrong.")
+    conn.execute(
+        text("DELETE FROM login_failures WHERE subject = :s"),
+        {"s": f"user:{email.strip().lower()}"},
+    )
+    token, _ = issue_token(conn, int(found[0]), "session", None, hours * 3600)
+    return token, int(hours * 3600)
+
+
+DUMMY_HASH = hash_password("not a password anyone has")
+
+
+def issue_token(
+    conn: Connection, user_id: int, kind: str, label: str | None, seconds: float
+) -> tuple[str, int]:
+    """A new token (shown once, stored as its digest) and its id."""
+    token = new_token()
+    number = conn.execute(
+        text(
+            """
+            INSERT INTO tokens (user_id, digest, kind, label, expires_at)
+            VALUES (:user, :digest, :kind, :label, now() + make_interval(secs => :seconds))
+            RETURNING id
+            """
+        ),
+        {
+            "user": user_id,
+            "digest": token_digest(token),
+            "kind": kind,
+            "label": label,
+            "seconds": seconds,
+        },
+    ).scalar_one()
+    return token, int(number)
+
+
+def principal(conn: Connection, token: str) -> Principal | None:
+    """The account a token signs in, while the token is neither expired nor revoked."""
+    row = conn.execute(
+        text(
+            """
+            SELECT u.id, u.email, u.name, u.role, u.agency_code, u.contractor, t.id
+            FROM tokens t JOIN users u ON u.id = t.user_id
+            WHERE t.digest = :digest AND t.revoked_at IS NULL AND t.expires_at > now()
+              AND u.active
+            """
+        ),
+        {"digest": token_digest(token)},
+    ).first()
+    return Principal(*row) if row else None
+
+
+def revoke(conn: Connection, user_id: int, token_id: int) -> bool:
+    """Revoke one of the account's own tokens; False when it has no such live token."""
+    done = conn.execute(
+        text(
+            "UPDATE tokens SET revoked_at = now() "
+            "WHERE id = :id AND user_id = :user AND revoked_at IS NULL"
+        ),
+        {"id": token_id, "user": user_id},
+    )
+    return bool(done.rowcount)
+
+
+def tokens_of(conn: Connection, user_id: int) -> list[dict[str, object]]:
+    rows = conn.execute(
+        text(
+            "SELECT id, kind, label, created_at, expires_at, revoked_at FROM tokens "
+            "WHERE user_id = :user ORDER BY id"
+        ),
+        {"user": user_id},
+    ).mappings()
+    return [dict(r) for r in rows]

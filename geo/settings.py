@@ -69,6 +69,9 @@ class Settings(BaseSettings):
         description="Seconds a request waits for a free database connection before it is "
         "answered 503 with Retry-After.",
     )
+    session_hours: float = Field(
+        default=8.0, gt=0, le=24 * 31, description="How long a sign-in lasts, in hours."
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     demo_projects: int = Field(default=3000, ge=0)

@@ -22,7 +22,7 @@ from api.server import uvicorn_config
 from geo.jurisdiction import City, init_city, read_city
 from geo.settings import Settings
 from geo.store import migrate
-from geo.store.database import drop_database, engine_for, prepare, read_url
+from geo.store.database import drop_database, engine_for, prepare, read_url, write_url
 from tests import city, danang
 
 TEST_DB = "allimi_test"
@@ -97,7 +97,7 @@ def nowhere() -> str:
 
 def portal(settings: Settings) -> FastAPI:
     """The app reading with the login the ``allimi`` command would give it for ``settings``."""
-    return create_app(settings, read_url(settings))
+    return create_app(settings, read_url(settings), write_url(settings))
 
 
 def serve(settings: Settings, app: FastAPI | None = None) -> Iterator[Server]:
