@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI
 
 from api import (
     auth,
+    changes,
     config,
     districts,
     health,
@@ -39,7 +40,17 @@ from geo.settings import Settings
 # page (``pages``) also reads the view's state from its URL, so it takes any.
 ROUTERS = tuple(
     module.router
-    for module in (health, config, projects, layers, districts, sheet, sample_documents, auth)
+    for module in (
+        health,
+        config,
+        projects,
+        changes,
+        layers,
+        districts,
+        sheet,
+        sample_documents,
+        auth,
+    )
 )
 
 

@@ -23,6 +23,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from geo.sql import Query
+
 GENESIS = bytes(32)  # the "previous hash" of the first entry
 ACTIONS = ("create", "edit", "publish", "withdraw", "report")
 
@@ -149,3 +151,50 @@ def verify_stored(conn: Connection) -> Broken | None:
 def length(conn: Connection) -> int:
     """How many entries the log holds, by its head."""
     return int(conn.execute(text("SELECT seq FROM change_head")).scalar_one())
+
+
+def listing(
+    *,
+    agency: str | None = None,
+    district: str | None = None,
+    project: str | None = None,
+    since: date | None = None,
+    before: int | None = None,
+    limit: int = 100,
+) -> Query:
+    """The newest entries first, as a JSON document (text) with the chain head: each entry's
+    content (the hashed text, as stored), previous hash and hash in hex, so that anyone can
+    recompute the chain from what the API serves."""
+    conditions = [Query("TRUE")]
+    if agency:
+        conditions.append(Query("c.agency_code = %(agency)s", {"agency": agency}))
+    if project:
+        conditions.append(Query("c.project_code = %(project)s", {"project": project}))
+    if district:
+        conditions.append(
+            Query(
+                "EXISTS (SELECT FROM projects p WHERE p.code = c.project_code "
+                "AND p.district_code = %(district)s)",
+                {"district": district},
+            )
+        )
+    if since:
+        conditions.append(Query("c.at >= %(since)s", {"since": since}))
+    if before:
+        conditions.append(Query("c.seq < %(before)s", {"before": before}))
+    where = Query(" AND ").join(conditions)
+    return Query.compose(
+        """
+        SELECT json_build_object(
+            'head', (SELECT json_build_object('seq', seq, 'hash', encode(hash, 'hex'))
+                     FROM change_head),
+            'changes', coalesce((SELECT json_agg(e ORDER BY e.seq DESC) FROM (
+                SELECT c.seq, c.at, c.action, c.project_code AS project,
+                       c.agency_code AS agency, c.role, c.content,
+                       encode(c.prev_hash, 'hex') AS prev_hash, encode(c.hash, 'hex') AS hash
+                FROM changes c WHERE {where} ORDER BY c.seq DESC LIMIT %(limit)s) e), '[]')
+        )::text
+        """,
+        {"limit": limit},
+        where=where,
+    )
