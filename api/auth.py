@@ -114,12 +114,15 @@ async def token(
     """Sign in (OAuth2 password flow): a bearer token for this session."""
     settings: Settings = request.app.state.settings
     address = request.client.host if request.client else "unknown"
+    rules = accounts.SignInRules(
+        settings.session_hours,
+        settings.signin_failures_per_account,
+        settings.signin_failures_per_address,
+    )
 
     def attempt(conn: Connection) -> tuple[str, int] | SignInRefused:
         try:
-            return accounts.sign_in(
-                conn, form.username, form.password, address, settings.session_hours
-            )
+            return accounts.sign_in(conn, form.username, form.password, address, rules)
         except SignInRefused as refused:
             return refused  # the failure it recorded commits
 

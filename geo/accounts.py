@@ -110,10 +110,8 @@ def add_user(conn: Connection, user: NewUser) -> int:
 
 
 # Sign-in guessing is slowed per account and per address: so many failures within the window
-# and further attempts wait until the oldest failure leaves it.
+# (settings) and further attempts wait until the oldest failure leaves it.
 FAILURE_WINDOW_S = 15 * 60
-FAILURES_PER_ACCOUNT = 5
-FAILURES_PER_ADDRESS = 20
 
 
 @dataclass(frozen=True)
@@ -155,15 +153,22 @@ def _wait_s(conn: Connection, subject: str, allowed: int) -> int | None:
     return max(int(wait), 1) if wait is not None else None
 
 
+@dataclass(frozen=True)
+class SignInRules:
+    hours: float  # a session's lifetime
+    per_account: int  # failures allowed in the window
+    per_address: int
+
+
 def sign_in(
-    conn: Connection, email: str, password: str, address: str, hours: float
+    conn: Connection, email: str, password: str, address: str, rules: SignInRules
 ) -> tuple[str, int]:
     """A new session token for ``email`` and its lifetime in seconds; SignInRefused when the
     password is wrong, the account is unknown or disabled, or guessing must wait. A failure is
     recorded in the caller's transaction, which must commit it."""
     subjects = {
-        f"user:{email.strip().lower()}": FAILURES_PER_ACCOUNT,
-        f"ip:{address}": FAILURES_PER_ADDRESS,
+        f"user:{email.strip().lower()}": rules.per_account,
+        f"ip:{address}": rules.per_address,
     }
     waits = [w for s, n in subjects.items() if (w := _wait_s(conn, s, n)) is not None]
     if waits:
@@ -184,8 +189,9 @@ def sign_in(
         text("DELETE FROM login_failures WHERE subject = :s"),
         {"s": f"user:{email.strip().lower()}"},
     )
-    token, _ = issue_token(conn, int(found[0]), "session", None, hours * 3600)
-    return token, int(hours * 3600)
+    seconds = rules.hours * 3600
+    token, _ = issue_token(conn, int(found[0]), "session", None, seconds)
+    return token, int(seconds)
 
 
 DUMMY_HASH = hash_password("not a password anyone has")

@@ -72,6 +72,17 @@ class Settings(BaseSettings):
     session_hours: float = Field(
         default=8.0, gt=0, le=24 * 31, description="How long a sign-in lasts, in hours."
     )
+    signin_failures_per_account: int = Field(
+        default=5,
+        ge=1,
+        description="Failed sign-ins an account may have in 15 minutes; then 429 until the "
+        "oldest is that old.",
+    )
+    signin_failures_per_address: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins one address may make in 15 minutes (any accounts).",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     demo_projects: int = Field(default=3000, ge=0)

@@ -231,3 +231,15 @@ def test_the_authorisation_matrix(
             assert answer.status_code not in (401, 403), (role, answer.text)
         else:
             assert f"A {role} may not do this" in _problem(answer, 403, "Authorization")
+
+
+def test_guessing_is_slowed_down_for_the_address(engine, db_url: str) -> None:
+    settings = Settings(database_url=db_url, signin_failures_per_address=3)
+    emails = [_add(engine, "planner", f"address{n}") for n in range(4)]
+    for running in serve(settings):
+        with engine.begin() as conn:  # this address's earlier failures are not this test's
+            conn.execute(text("DELETE FROM login_failures WHERE subject LIKE 'ip:%'"))
+        for email in emails[:3]:  # one wrong guess on each of three accounts
+            assert sign_in(running.http, email, "a guess that is wrong").status_code == 401
+        waiting = sign_in(running.http, emails[3])
+        assert "Too many failed sign-ins" in _problem(waiting, 429, "username")
