@@ -12,12 +12,12 @@ import pytest
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine, text
 
-from api import pages
-from api.app import ROUTERS, create_app
+from api.app import create_app
 from geo.accounts import ROLES, NewUser, add_user, issue_token, token_digest
 from geo.settings import Settings
 from geo.store.database import read_url
 from tests.conftest import Server, serve
+from tests.routes import ROUTES, roles_of
 
 PASSWORD = "correct horse battery staple"
 PROBLEM = "application/problem+json"
@@ -174,27 +174,7 @@ def test_a_read_only_portal_refuses_sign_ins(read_only: Server) -> None:
 # ---- the matrix, from the route table ----------------------------------------------------
 
 
-def _roles(route: APIRoute) -> tuple[str, ...] | None:
-    """The roles a route admits (None: open to anyone), from its dependencies."""
-
-    def walk(dependant) -> tuple[str, ...] | None:
-        for sub in dependant.dependencies:
-            roles = getattr(sub.call, "roles", None) or walk(sub)
-            if roles:
-                return tuple(roles)
-        return None
-
-    return walk(route.dependant)
-
-
-# every route the app is made of (its documented routers and the pages)
-ROUTES = [
-    route
-    for router in (*ROUTERS, pages.router)
-    for route in router.routes
-    if isinstance(route, APIRoute)
-]
-GUARDED = [(r, m) for r in ROUTES for m in sorted(r.methods) if _roles(r)]
+GUARDED = [(r, m) for r in ROUTES for m in sorted(r.methods) if roles_of(r)]
 
 
 def test_every_write_route_declares_who_may_call_it() -> None:
@@ -202,7 +182,7 @@ def test_every_write_route_declares_who_may_call_it() -> None:
         (method, r.path)
         for r in ROUTES
         for method in r.methods & WRITES
-        if not _roles(r) and (method, r.path) not in OPEN_WRITES
+        if not roles_of(r) and (method, r.path) not in OPEN_WRITES
     ]
     assert unguarded == []
     assert len(GUARDED) >= 5
@@ -216,7 +196,7 @@ def _url(path: str) -> str:
 def test_the_authorisation_matrix(
     engine: Engine, server: Server, accounts, route: APIRoute, method: str
 ) -> None:
-    allowed = _roles(route) or ()
+    allowed = roles_of(route) or ()
     anonymous = server.http.request(method, _url(route.path))
     _problem(anonymous, 401, "Authorization")
     for role, account in accounts.items():
