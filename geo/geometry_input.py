@@ -44,6 +44,10 @@ class GeometryError(ValueError):
         self.reason = reason
 
 
+class UnknownCRS(GeometryError):
+    """The coordinate reference system named is not one PostGIS knows."""
+
+
 @dataclass(frozen=True)
 class Limits:
     """How far outside the districts, and how large, a project's geometry may be."""
@@ -86,7 +90,7 @@ def _srid(conn: Connection, crs: str) -> int:
         {"code": int(match[1]) if match else -1},
     ).scalar()
     if srid is None:
-        raise GeometryError(
+        raise UnknownCRS(
             f"The coordinate reference system {crs!r} is unknown; name an EPSG code PostGIS "
             "knows, such as EPSG:4326 (longitude, latitude), EPSG:5186 or EPSG:5179."
         )
