@@ -14,7 +14,6 @@ from geo.geometry_input import Checked, GeometryError, Limits, checked_geometry
 from geo.settings import Settings
 
 CITY_HALL = (126.97797, 37.56654)  # Seoul City Hall, in Jung-gu (11140)
-DEFAULTS = Limits.of(Settings())
 # a bow-tie: its two edges cross at (127.001, 37.501), inside Seoul
 BOW_TIE = (
     "POLYGON((127.000 37.500, 127.002 37.502, 127.002 37.500, 127.000 37.502, 127.000 37.500))"
@@ -161,7 +160,7 @@ def test_the_margin_lets_boundary_works_reach_out(conn: Connection) -> None:
     far = f"POINT({x} {y + 300 / 111_320})"
     assert checked_geometry(conn, near).district is None  # in the margin, in no district
     assert "at most 200 m beyond" in _refused(conn, far)
-    assert checked_geometry(conn, far, limits=Limits(400, DEFAULTS.max_length_m, 1e7))
+    assert checked_geometry(conn, far, limits=Limits(400, 1e5, 1e7)).district is None
     assert "at most 50 m beyond" in _refused(conn, near, limits=Limits(50, 1e5, 1e7))
 
 
