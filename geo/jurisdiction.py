@@ -293,12 +293,13 @@ AGENCIES = Query(
 )
 
 
-def placement(geojson: str) -> Query:
-    """Where a geometry (GeoJSON text, EPSG:4326) falls: one row of ``inside`` (wholly within
-    the city's districts) and ``district`` (the district holding most of it; NULL outside)."""
-    return Query(
+def placement_of(geometry: Query) -> Query:
+    """Where a geometry (a SQL expression of an EPSG:4326 geometry) falls: one row of
+    ``inside`` (wholly within the city's districts) and ``district`` (the district holding most
+    of it; NULL outside)."""
+    return Query.compose(
         """
-        WITH g AS (SELECT ST_GeomFromGeoJSON(%(geojson)s) AS g)
+        WITH g AS (SELECT {geometry} AS g)
         SELECT coalesce(ST_CoveredBy(g.g, (SELECT ST_Union(d.geom) FROM districts d
                                            WHERE d.level = 1 AND d.geom && g.g)), false),
                (SELECT d.code FROM districts d WHERE d.level = 1 AND ST_Intersects(d.geom, g.g)
@@ -309,5 +310,10 @@ def placement(geojson: str) -> Query:
                 LIMIT 1)
         FROM g
         """,
-        {"geojson": geojson},
+        geometry=geometry,
     )
+
+
+def placement(geojson: str) -> Query:
+    """``placement_of`` a GeoJSON text in EPSG:4326."""
+    return placement_of(Query("ST_GeomFromGeoJSON(%(geojson)s)", {"geojson": geojson}))

@@ -146,6 +146,23 @@ class Settings(BaseSettings):
         description="Statements one client may run at once in an API process (more wait), "
         "so that a few clients cannot hold every connection.",
     )
+    geometry_margin_m: float = Field(
+        default=200.0,
+        ge=0,
+        description="How far outside the city's districts a project's geometry may reach "
+        "(metres), for works on the boundary.",
+    )
+    geometry_max_length_km: float = Field(
+        default=50.0,
+        gt=0,
+        description="Longest line a project may have (its total length, km): longer is taken "
+        "for a mistake in the input.",
+    )
+    geometry_max_area_km2: float = Field(
+        default=25.0,
+        gt=0,
+        description="Largest area a project may cover (km²): larger is taken for a mistake.",
+    )
     basemap_url: str | None = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     basemap_attribution: str = "&copy; OpenStreetMap contributors"
 
