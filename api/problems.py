@@ -54,6 +54,7 @@ class Problem(Exception):
         param: str | None = None,
         title: str | None = None,
         headers: Mapping[str, str] | None = None,
+        errors: list[tuple[str, str]] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -61,6 +62,7 @@ class Problem(Exception):
         self.param = param
         self.title = title or HTTPStatus(status).phrase
         self.headers = headers
+        self.errors = errors or ([(param, detail)] if param else [])
 
 
 def problem_response(
@@ -91,7 +93,7 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
-    errors = [{"parameter": exc.param, "reason": exc.detail}] if exc.param else None
+    errors = [{"parameter": p, "reason": r} for p, r in exc.errors] or None
     return problem_response(
         exc.status,
         exc.detail,
@@ -124,13 +126,15 @@ def _allowed(request: Request) -> str:
     """The methods some route takes at this path: one path may be served by several routes
     (GET and POST of a collection), and a 405 names them all."""
     path = request.url.path
-    methods = {
-        method
+    matching = [
+        route
         for route in _routes(request.app.routes)
         if getattr(route, "methods", None) and route.path_regex.match(path)
-        for method in route.methods
-    }
-    return ", ".join(sorted(methods))
+    ]
+    # a fixed path (/api/projects/at) is its own resource, not a value of a template's
+    # parameter (/api/projects/{code})
+    fixed = [route for route in matching if route.path == path]
+    return ", ".join(sorted({method for route in fixed or matching for method in route.methods}))
 
 
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:

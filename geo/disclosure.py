@@ -163,6 +163,10 @@ DETAIL = """
             'days_remaining', CASE WHEN p.actual_end IS NULL THEN p.planned_end - current_date END,
             'district', json_build_object('code', d.code, 'name', d.name),
             'created_at', p.created_at,
+            'withdrawn_at', p.withdrawn_at,
+            'withdrawn_reason', p.withdrawn_reason,
+            -- the project's version (geo.project_writes.version_of): If-Match of an edit
+            'version', p.id || '-' || (extract(epoch FROM p.updated_at) * 1000000)::bigint,
             'reports', (
                 SELECT coalesce(json_agg(json_build_object(
                     'reported_on', r.reported_on, 'actual', r.actual, 'planned', r.planned,
