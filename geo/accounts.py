@@ -166,6 +166,8 @@ def sign_in(
     """A new session token for ``email`` and its lifetime in seconds; SignInRefused when the
     password is wrong, the account is unknown or disabled, or guessing must wait. A failure is
     recorded in the caller's transaction, which must commit it."""
+    if "\x00" in email + password + address:  # no account has one; PostgreSQL text cannot
+        raise SignInRefused("The e-mail address or the password is wrong.")
     subjects = {
         f"user:{email.strip().lower()}": rules.per_account,
         f"ip:{address}": rules.per_address,

@@ -223,3 +223,8 @@ def test_guessing_is_slowed_down_for_the_address(engine, db_url: str) -> None:
             assert sign_in(running.http, email, "a guess that is wrong").status_code == 401
         waiting = sign_in(running.http, emails[3])
         assert "Too many failed sign-ins" in _problem(waiting, 429, "username")
+
+
+def test_a_sign_in_with_a_nul_character_is_only_wrong(server: Server) -> None:
+    refused = sign_in(server.http, "some\x00one@allimi.test", "pass\x00word")
+    assert "password is wrong" in _problem(refused, 401, "password")
