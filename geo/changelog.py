@@ -27,6 +27,9 @@ from geo.sql import Query
 
 GENESIS = bytes(32)  # the "previous hash" of the first entry
 ACTIONS = ("create", "edit", "publish", "withdraw", "report")
+# Money and dates: a change of one needs a reason, and the disclosure shows each one's baseline
+# (as first published) beside its current value, with every revision and its reason
+REVISED = ("budget", "contract_value", "planned_start", "planned_end")
 
 
 def _plain(value: Any) -> Any:

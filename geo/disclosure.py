@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from geo.changelog import REVISED
 from geo.filters import ProjectFilter
 from geo.flags import flags_json
 from geo.sql import Query, identifier
@@ -163,6 +164,18 @@ DETAIL = """
             'days_remaining', CASE WHEN p.actual_end IS NULL THEN p.planned_end - current_date END,
             'district', json_build_object('code', d.code, 'name', d.name),
             'created_at', p.created_at,
+            'baseline', (SELECT jsonb_object_agg(f.key, f.value -> 1)
+                         FROM jsonb_each((SELECT c.content::jsonb -> 'fields' FROM changes c
+                                          WHERE c.project_code = p.code
+                                            AND c.action IN ('create', 'publish')
+                                          ORDER BY c.seq LIMIT 1)) f
+                         WHERE f.key = ANY(%(revisable)s)),
+            'revisions', (SELECT coalesce(json_agg(json_build_object(
+                              'at', c.at, 'reason', c.content::jsonb ->> 'reason',
+                              'fields', c.content::jsonb -> 'fields') ORDER BY c.seq), '[]')
+                          FROM changes c
+                          WHERE c.project_code = p.code AND c.action = 'edit'
+                            AND (c.content::jsonb -> 'fields') ?| %(revisable)s),
             'withdrawn_at', p.withdrawn_at,
             'withdrawn_reason', p.withdrawn_reason,
             -- the project's version (geo.project_writes.version_of): If-Match of an edit
@@ -192,4 +205,9 @@ def project_feature(code: str) -> Query:
     """The full disclosure of one published project as a GeoJSON Feature (text); no row when
     no published project has ``code``."""
     detail = Query.compose(DETAIL, summary=SUMMARY, started=STARTED).sql
-    return Query.compose(PROJECT, {"code": code}, feature=feature(detail), projects=FROM_PROJECTS)
+    return Query.compose(
+        PROJECT,
+        {"code": code, "revisable": list(REVISED)},
+        feature=feature(detail),
+        projects=FROM_PROJECTS,
+    )

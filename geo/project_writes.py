@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StrictBool, StringConstraints, TypeAdapter, ValidationError
 from sqlalchemy import Connection, text
 
-from geo.changelog import Change, append
+from geo.changelog import REVISED, Change, append
 from geo.geometry_input import GeometryError, UnknownCRS, checked_geometry
 from geo.jurisdiction import Jurisdiction, stored_jurisdiction
 from geo.sql import identifier
@@ -34,7 +34,6 @@ WITHHELD = "(withheld: personal contact)"
 PERSONAL = ("officer_name", "officer_phone")
 # A change of these needs a reason once the project is public: the disclosure shows the
 # baseline beside today's value, with each change's reason.
-NEEDS_REASON = ("budget", "contract_value", "planned_start", "planned_end")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -419,7 +418,7 @@ def update_project(
     if "geometry" in changes:
         placed = check.geometry(changes["geometry"], crs, repair)
     changed = [n for n, v in clean.items() if v != before[n]]
-    needed = [n for n in NEEDS_REASON if n in changed] if before["published"] else []
+    needed = [n for n in REVISED if n in changed] if before["published"] else []
     reason = _checked_reason(
         reason,
         check.errors,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from tests import city
 from tests.conftest import Server, serve
 
 PROBLEM = "application/problem+json"
+ARTIFACTS = Path(__file__).parent / "artifacts"
 # A street in Jongno-gu (EPSG:4326), and a point given in the Korean EPSG:5186
 STREET = {"type": "LineString", "coordinates": [[126.9780, 37.5700], [126.9800, 37.5702]]}
 CITY_HALL = (126.97797, 37.56654)
@@ -151,6 +153,11 @@ def test_an_edit_needs_the_current_version_and_a_reason_for_money(site: Site) ->
     assert (edit["action"], edit["fields"], edit["reason"]) == (
         "edit", {"budget": ["1200000000", "1500000000"]}, "설계 변경",
     )  # fmt: skip
+    shown = http.get(url).json()["properties"]
+    assert shown["baseline"]["budget"] == "1200000000" and shown["budget"] == 1500000000
+    assert [(r["reason"], r["fields"]["budget"]) for r in shown["revisions"]] == [
+        ("설계 변경", ["1200000000", "1500000000"])
+    ]
     after_edit = site.log()
     assert len(after_edit) == len(log) + 1
     stale = http.patch(url, json={"title": "다른 제목"}, headers=fresh)  # the old version
@@ -179,3 +186,26 @@ def test_a_withdrawn_project_is_kept_and_shown_with_its_reason(site: Site) -> No
     shown = site.server.http.get(url).json()["properties"]
     assert shown["withdrawn_reason"] == "예산 미확보" and shown["withdrawn_at"]
     assert site.log()[-1][1:] == ("withdraw", made["code"])
+
+
+def test_the_disclosure_shows_money_beside_its_baseline_and_why_it_changed(
+    site: Site, browser
+) -> None:
+    made = _create(site, NEW).json()
+    url = f"/api/projects/{made['code']}"
+    edit = {**site.as_("roads"), "If-Match": f'"{made["version"]}"'}
+    changed = {"budget": "1500000000", "planned_end": "2027-12-31", "reason": "설계 변경"}
+    assert site.server.http.patch(url, json=changed, headers=edit).status_code == 200
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{site.server.base}/?project={made['code']}&lang=en")
+    section = page.locator("article.disclosure section.revisions")
+    section.wait_for()
+    page.screenshot(path=str(ARTIFACTS / "revisions.png"))
+    text = section.inner_text()
+    for expected in (
+        "Budget\n₩1.2 billion at publication · now ₩1.5 billion",
+        "Planned end\n30 Sept 2027 at publication · now 31 Dec 2027",
+        "설계 변경",
+    ):
+        assert expected in text.replace("\u00a0", " "), text
+    page.close()

@@ -122,6 +122,29 @@ function documents(docs) {
     h("span", { class: "muted" }, ` · ${date(d.published_on)}`))));
 }
 
+// Money and dates beside their baseline (as first published), with every revision's reason.
+const REVISED = { budget: "project.budget", contract_value: "project.contractValue",
+  planned_start: "project.plannedStart", planned_end: "project.plannedEnd" };
+
+function revisedValue(field, value, currency) {
+  if (value === null || value === undefined) return "–";
+  return field.endsWith("_start") || field.endsWith("_end") ? date(value) : money(value, currency);
+}
+
+function revisions(p) {
+  if (!p.revisions || !p.revisions.length) return null;
+  const changed = Object.keys(REVISED).filter((f) => p.revisions.some((r) => f in r.fields));
+  return h("section", { class: "revisions" }, h("h3", {}, t("project.revisions")),
+    h("dl", {}, changed.flatMap((f) => row(t(REVISED[f]), t("project.baselineNow", {
+      was: revisedValue(f, p.baseline?.[f], p.currency), now: revisedValue(f, p[f], p.currency),
+    })))),
+    h("ol", { class: "history" }, p.revisions.map((r) => h("li", {},
+      h("time", { datetime: r.at }, date(r.at)), " ",
+      Object.entries(r.fields).filter(([f]) => f in REVISED).map(([f, [from, to]]) =>
+        `${t(REVISED[f])} ${revisedValue(f, from, p.currency)} → ${revisedValue(f, to, p.currency)}`).join(", "),
+      r.reason ? h("span", { class: "note" }, ` – ${r.reason}`) : null))));
+}
+
 function history(p) {
   if (!p.reports.length) return h("p", { class: "muted" }, t("project.noHistory"));
   return h("ol", { class: "history", reversed: true }, [...p.reports].reverse().map((r) => h("li", {},
@@ -141,6 +164,8 @@ export function showProject(feature, colors, onBack) {
       closeButton()),
     h("article", { class: "disclosure", "aria-labelledby": "panel-title" },
       h("h2", { id: "panel-title", tabindex: "-1" }, p.title),
+      p.withdrawn_at ? h("p", { class: "withdrawn", role: "note" },
+        t("project.withdrawn", { date: date(p.withdrawn_at), reason: p.withdrawn_reason })) : null,
       h("p", { class: "item-meta" }, categoryChip(p.category, colors), statusChip(p.status), sampleBadge(p.is_sample)),
       h("p", { class: "muted" }, `${t("project.code")} ${p.code} · ${label(config.project_types[p.project_type])}`),
       p.description ? h("p", {}, p.description) : null,
@@ -160,6 +185,7 @@ export function showProject(feature, colors, onBack) {
         h("dl", {}, row(t("project.plannedDates"), `${date(p.planned_start)} – ${date(p.planned_end)}`),
           row(t("project.actualDates"), p.actual_start ? `${date(p.actual_start)} – ${p.actual_end ? date(p.actual_end) : ""}` : t("project.notStarted"))),
         h("p", {}, daysText(p))),
+      revisions(p),
       h("section", {}, h("h3", {}, t("project.responsible")),
         h("dl", {}, row(t("project.agency"), [agencyName, p.agency_phone ? ` (${p.agency_phone})` : ""].join("")),
           row(t("project.contractor"), p.contractor),
