@@ -1,6 +1,7 @@
 """Files of progress reports: what is accepted, how photos are cleaned, and where files live.
 
-A file is judged by its content, never by its name or declared type: JPEG, PNG and WebP must
+A file is judged by its content, never by its name or declared type (a name that says
+another type than the content is refused, not believed): JPEG, PNG and WebP must
 start with their signature, decode fully with Pillow and end where the image ends; a PDF must
 start with ``%PDF-``, end with ``%%EOF`` after its ``startxref`` and hold objects. Anything
 else, or a file that is also something else (bytes after the image, a PDF header inside one),
@@ -25,13 +26,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 JPEG, PNG, WEBP, PDF = "image/jpeg", "image/png", "image/webp", "application/pdf"
 IMAGES = {JPEG: "JPEG", PNG: "PNG", WEBP: "WEBP"}  # media type -> Pillow format
+# A name saying one type of a file that is another is refused: someone is being misled
+EXTENSIONS = {".jpg": JPEG, ".jpeg": JPEG, ".png": PNG, ".webp": WEBP, ".pdf": PDF}
 MAX_PIXELS = 50_000_000  # a larger image is taken for a decompression bomb
 THUMBNAIL_PX = 320
 THUMBNAIL_TYPE = WEBP
@@ -203,6 +206,9 @@ def prepare(name: str, data: bytes, max_bytes: int) -> Prepared:
     media_type = sniffed(data)
     if media_type is None:
         raise UploadRefused(415, name, "it is not a JPEG, PNG, WebP or PDF file")
+    suffix = PurePosixPath(name.lower()).suffix
+    if suffix and EXTENSIONS.get(suffix) != media_type:
+        raise UploadRefused(415, name, f"it is named {suffix} but its content is {media_type}")
     if media_type == PDF:
         _checked_pdf(name, data)
         return Prepared(name, PDF, data, hashlib.sha256(data).hexdigest())
