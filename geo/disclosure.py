@@ -190,7 +190,12 @@ DETAIL = """
                 SELECT coalesce(json_agg(json_build_object(
                     'title', doc.title, 'document_type', doc.document_type,
                     'url', doc.url,
-                    'media_type', doc.media_type, 'published_on', doc.published_on
+                    'media_type', doc.media_type, 'published_on', doc.published_on,
+                    -- a progress report's photo: its thumbnail, when it was taken, and why
+                    -- it may not show the works (geo.reports)
+                    'thumbnail_url', CASE WHEN doc.thumbnail_path IS NOT NULL
+                                     THEN doc.url || '/thumbnail' END,
+                    'taken_at', doc.taken_at, 'flag', doc.flag
                 ) ORDER BY doc.published_on, doc.id), '[]'::json)
                 FROM documents doc WHERE doc.project_id = p.id)
         ))::json"""

@@ -19,3 +19,15 @@ def sample_document(code: str, document_type: str, url: str) -> Query:
         ORDER BY doc.id LIMIT 1""",
         {"code": code, "document_type": document_type, "url": url},
     )
+
+
+def stored_file(sha256: str, thumbnail: bool) -> Query:
+    """(stored path, media type, title) of a disclosed file (``geo.uploads``) or of its
+    thumbnail; no row when no public document has it."""
+    column = "thumbnail_path" if thumbnail else "file_path"
+    kind = "'image/webp'" if thumbnail else "media_type"
+    return Query(
+        f"SELECT {column}, {kind}, title FROM documents "  # noqa: S608 - constants above
+        f"WHERE sha256 = %(sha256)s AND {column} IS NOT NULL ORDER BY id LIMIT 1",
+        {"sha256": sha256},
+    )

@@ -256,10 +256,28 @@ class Document(Base):
     file_path: Mapped[str | None] = mapped_column(Text)
     media_type: Mapped[str | None] = mapped_column(Text)
     published_on: Mapped[date | None] = mapped_column(Date)
+    # A file of a progress report (``geo.reports``), public once the report is approved
+    report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("progress_reports.id", ondelete="CASCADE")
+    )
+    sha256: Mapped[str | None] = mapped_column(String(64))  # of the stored (served) bytes
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    thumbnail_path: Mapped[str | None] = mapped_column(Text)
+    # A photo's EXIF: local time (EXIF names no zone) and position
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
+    taken_position = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    flag: Mapped[str | None] = mapped_column(Text)  # "photo taken 1.4 km away"
 
     __table_args__ = (
         CheckConstraint("url IS NOT NULL OR file_path IS NOT NULL", name="source"),
+        CheckConstraint(
+            "(sha256 IS NULL) = (size IS NULL) AND (sha256 IS NULL OR ("
+            "sha256 ~ '^[0-9a-f]{64}$' AND size >= 0 AND file_path IS NOT NULL))",
+            name="stored",
+        ),
         Index("ix_documents_project_id", "project_id"),
+        Index("ix_documents_report_id", "report_id"),
+        Index("ix_documents_sha256", "sha256"),
     )
 
 

@@ -163,8 +163,27 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest area a project may cover (km²): larger is taken for a mistake.",
     )
+    files_dir: Path | None = Field(
+        default=None,
+        description="Folder the photos and documents of progress reports are stored in, by "
+        "content hash; unset, files/ under the state folder.",
+    )
+    upload_max_mb: float = Field(
+        default=10.0, gt=0, description="Largest file a progress report may carry (MB)."
+    )
+    upload_max_files: int = Field(
+        default=10, ge=1, description="Most files one progress report may carry."
+    )
     basemap_url: str | None = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     basemap_attribution: str = "&copy; OpenStreetMap contributors"
+
+    @property
+    def files_root(self) -> Path:
+        return self.files_dir or self.state_dir / "files"
+
+    @property
+    def upload_max_bytes(self) -> int:
+        return int(self.upload_max_mb * 2**20)
 
 
 @lru_cache
