@@ -57,11 +57,11 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 T = TypeVar("T")
 
 
-def _actor(who: Principal) -> Actor:
+def actor_of(who: Principal) -> Actor:
     return Actor(who.user_id, who.role, who.agency, who.contractor)
 
 
-async def _write(store: Writer, work: Callable[[Connection], T]) -> T:
+async def refusals_as_problems(store: Writer, work: Callable[[Connection], T]) -> T:
     """Run a write; a refusal becomes its problem (nothing of it was stored)."""
     try:
         return await store.transaction(work)
@@ -89,9 +89,9 @@ async def create(
 ) -> dict[str, str]:  # fmt: skip
     """A new project (a draft unless `published` is true), coded by the city's prefix and its
     planned start's year."""
-    made = await _write(
+    made = await refusals_as_problems(
         store,
-        lambda conn: project_writes.create_project(conn, _actor(who), fields, crs=crs,
+        lambda conn: project_writes.create_project(conn, actor_of(who), fields, crs=crs,
                                                    repair=repair),
     )  # fmt: skip
     response.headers.update({**_etag(made.version), "Location": f"/api/projects/{made.code}"})
@@ -108,10 +108,10 @@ async def edit(
     version = _if_match(if_match)
     changes = dict(fields)
     reason = changes.pop("reason", None)
-    done = await _write(
+    done = await refusals_as_problems(
         store,
         lambda conn: project_writes.update_project(
-            conn, _actor(who), code, changes, reason=reason, if_version=version, crs=crs,
+            conn, actor_of(who), code, changes, reason=reason, if_version=version, crs=crs,
             repair=repair,
         ),
     )  # fmt: skip
@@ -127,10 +127,10 @@ async def withdraw(
     """Withdraw a project: it is kept and shown as withdrawn, with the reason; nothing is
     ever erased."""
     version = _if_match(if_match) if if_match else None
-    done = await _write(
+    done = await refusals_as_problems(
         store,
         lambda conn: project_writes.withdraw_project(
-            conn, _actor(who), code, body.get("reason"), if_version=version
+            conn, actor_of(who), code, body.get("reason"), if_version=version
         ),
     )
     response.headers.update(_etag(done.version))

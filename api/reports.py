@@ -20,7 +20,7 @@ from starlette.datastructures import UploadFile
 from api.auth import requires
 from api.database import Database, database
 from api.problems import Problem, documented
-from api.project_writes import _actor, _write
+from api.project_writes import actor_of, refusals_as_problems
 from api.projects import ProjectCode
 from api.writer import Writer, writer
 from geo import documents, reports, uploads
@@ -128,8 +128,8 @@ async def report(
     fields, uploaded = await _form(request, settings)
     ready = await _prepared(uploaded, settings.upload_max_bytes)
     with files.staging() as staged:
-        done = await _write(
-            store, lambda conn: reports.submit(conn, _actor(who), code, fields, ready, staged)
+        done = await refusals_as_problems(
+            store, lambda conn: reports.submit(conn, actor_of(who), code, fields, ready, staged)
         )
     return {"id": done.id, "state": done.state, "files": list(done.documents)}
 
@@ -137,11 +137,13 @@ async def report(
 @router.get("/api/reports/pending", responses={403: REFUSALS[403]})
 async def waiting(who: Deciders, store: Store) -> list[dict[str, Any]]:
     """The reports waiting for a decision: an official's agency's, or all for an admin."""
-    return await _write(store, lambda conn: reports.pending(conn, _actor(who)))
+    return await refusals_as_problems(store, lambda conn: reports.pending(conn, actor_of(who)))
 
 
 async def _decide(who: Principal, store: Writer, report_id: int, approve: bool) -> dict[str, Any]:
-    state = await _write(store, lambda conn: reports.decide(conn, _actor(who), report_id, approve))
+    state = await refusals_as_problems(
+        store, lambda conn: reports.decide(conn, actor_of(who), report_id, approve)
+    )
     return {"id": report_id, "state": state}
 
 

@@ -67,7 +67,13 @@ PROJECT_TYPES: dict[str, str] = {
 }
 DOCUMENT_TYPES: dict[str, str] = {
     code: code
-    for code in ("projectPlan", "contractSummary", "completionCertificate", "illustration")
+    for code in (
+        "projectPlan",
+        "contractSummary",
+        "completionCertificate",
+        "illustration",
+        "physicalProgressReport",
+    )
 }
 TERMS = {"status": STATUSES, "project_type": PROJECT_TYPES, "document_type": DOCUMENT_TYPES}
 
