@@ -15,10 +15,9 @@ from sqlalchemy import text
 
 from geo.accounts import NewUser, add_user
 from geo.settings import Settings
-from geo.store import migrate
-from geo.store.database import drop_database, engine_for, prepare
+from geo.store.database import drop_database, engine_for
 from tests import city
-from tests.conftest import Server, serve
+from tests.conftest import Server, hand_made_city, serve
 from tests.test_web import _axe, csp_violations, shot, watched
 
 EMAIL, PASSWORD = "roads@allimi.test", "a long enough password"
@@ -50,13 +49,9 @@ class Site:
 def site(settings: Settings) -> Iterator[Site]:
     """The hand-made test city in a writable database of its own, with an official of its
     roads office."""
-    name = "allimi_test_editor"
-    drop_database(prepare(settings, name))
-    url = prepare(settings, name)
-    migrate.upgrade(url)
+    url = hand_made_city(settings, "allimi_test_editor")
     engine = engine_for(url)
     with engine.begin() as conn:
-        city.build(conn)
         add_user(conn, NewUser(EMAIL, "Kim Roads", "official", PASSWORD, "TEST-ROADS"))
     engine.dispose()
     for running in serve(Settings(database_url=url, basemap_url=None, version_ttl=0)):
