@@ -16,7 +16,7 @@ from api.city import City, city
 from api.rendering import templates
 from api.security import allow_inline
 from geo.errors import AllimiError
-from web import LEAFLET_DIR, REDOC_DIR, STATIC_DIR, SWAGGER_UI_DIR
+from web import GEOMAN_DIR, LEAFLET_DIR, REDOC_DIR, STATIC_DIR, SWAGGER_UI_DIR
 from web.messages import message, messages
 
 router = APIRouter(include_in_schema=False)
@@ -24,6 +24,8 @@ FAVICON = "/static/favicon.svg"
 # URL prefix, directory, and the files of it served (None: all)
 VENDOR: dict[str, tuple[Path, frozenset[str] | None]] = {
     "/vendor/leaflet": (LEAFLET_DIR, None),
+    # the editor's drawing tools (MIT): the bundle and its styles, not the sources and maps
+    "/vendor/geoman": (GEOMAN_DIR, frozenset({"leaflet-geoman.min.js", "leaflet-geoman.css"})),
     # not the package's demo index.html, which would load an API from the internet
     "/vendor/swagger-ui": (SWAGGER_UI_DIR, frozenset({"swagger-ui-bundle.js", "swagger-ui.css"})),
     "/vendor/redoc": (REDOC_DIR, frozenset({"redoc.standalone.js"})),
@@ -41,22 +43,34 @@ REDOC_ADDS = {
 }
 
 
-@router.get("/")
-async def home(here: Annotated[City, Depends(city)], lang: str | None = None) -> HTMLResponse:
-    """The map page, its texts in ``lang`` when the city offers it, else in the city's default
-    language (the script then shows the citizen's choice)."""
+def _page(template: str, here: City, lang: str | None) -> HTMLResponse:
+    """A page of the web client, its texts in ``lang`` when the city offers it, else in the
+    city's default language (the script then shows the reader's choice)."""
     j = here.jurisdiction
     lang = lang if lang in j.languages else j.language
     values = {
         key: texts.get(lang) or j.local(texts)
         for key, texts in (("city", j.name), ("level", j.levels[0]))
     }
-    page = templates.get_template("index.html").render(
+    page = templates.get_template(template).render(
         lang=lang,
         t=lambda key: message(lang, key, **values),
         languages=[(code, messages(code).get("language.name", code)) for code in j.languages],
     )
     return HTMLResponse(page)
+
+
+@router.get("/")
+async def home(here: Annotated[City, Depends(city)], lang: str | None = None) -> HTMLResponse:
+    """The map page."""
+    return _page("index.html", here, lang)
+
+
+@router.get("/edit")
+async def editor(here: Annotated[City, Depends(city)], lang: str | None = None) -> HTMLResponse:
+    """The officials' editor: a sign-in form, then the map with drawing tools and the
+    project's form. Its script writes through the API with the official's token."""
+    return _page("edit.html", here, lang)
 
 
 @router.get("/docs")

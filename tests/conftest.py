@@ -45,8 +45,13 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 def db_url(settings: Settings) -> str:
     """A new test database migrated to head, holding the hand-made city of ``tests.city``."""
-    drop_database(prepare(settings, TEST_DB))
-    url = prepare(settings, TEST_DB)
+    return hand_made_city(settings, TEST_DB)
+
+
+def hand_made_city(settings: Settings, name: str) -> str:
+    """A new database ``name`` migrated to head, holding the hand-made city of ``tests.city``."""
+    drop_database(prepare(settings, name))
+    url = prepare(settings, name)
     migrate.upgrade(url)
     engine = engine_for(url)
     with engine.begin() as conn:

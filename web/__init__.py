@@ -7,5 +7,6 @@ STATIC_DIR = WEB_DIR / "static"
 TEMPLATES_DIR = WEB_DIR / "templates"
 NODE_MODULES = WEB_DIR / "node_modules"  # npm ci in web/ (pinned in package-lock.json)
 LEAFLET_DIR = NODE_MODULES / "leaflet" / "dist"
+GEOMAN_DIR = NODE_MODULES / "@geoman-io" / "leaflet-geoman-free" / "dist"  # the editor's drawing
 SWAGGER_UI_DIR = NODE_MODULES / "swagger-ui-dist"
 REDOC_DIR = NODE_MODULES / "redoc" / "bundles"

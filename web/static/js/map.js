@@ -253,5 +253,6 @@ export function createMap(element, { config, layers, state, onClick, onMove = ()
     bboxParam: () => bboxOf(map.getBounds()),
     flyTo: (lat, lon, zoom) => map.setView([lat, lon], zoom),
     invalidate: () => map.invalidateSize(),
+    leaflet: map, // for a view's own tools on this map (the editor's drawing)
   };
 }

@@ -1,0 +1,294 @@
+// The officials' editor: signs in, then composes the map component (map.js, as the public map
+// does) with Leaflet-Geoman's drawing tools, and the project form (projectform.js) that saves
+// through the write API: POST a new project, PATCH one opened by its code (If-Match: the
+// version it was opened at), DELETE to withdraw it with a reason.
+import { getJson } from "./api.js";
+import { h, setTimeZone } from "./format.js";
+import { apply as applyLanguage, lang, setup as setupLanguage, t } from "./i18n.js";
+import { CLICK_ZOOM, createMap } from "./map.js";
+import { createProjectForm } from "./projectform.js";
+import { call, forget, signedIn, signIn, signOut } from "./session.js";
+
+const WRITERS = ["official", "admin"];
+const GEOMAN_LANGUAGES = ["ko", "en"]; // Geoman's own toolbar texts; the others read English
+const DRAWN_STYLE = { color: "#0b6bcb", weight: 4, fillOpacity: 0.25, pmIgnore: false };
+
+const $ = (id) => document.getElementById(id);
+let config, layers, me;
+let map = null; // the map component, once signed in
+let drawn = null; // the layer group of the geometry being edited
+let form = null;
+let opened = null; // {code, version} of the project being edited; null for a new one
+
+// ---- sign-in ------------------------------------------------------------------------------
+
+function showSignIn(message = "") {
+  $("sign-in").hidden = false;
+  for (const id of ["edit-map", "editor-panel", "find", "who", "new-project", "sign-out"]) $(id).hidden = true;
+  const error = $("sign-in-error");
+  error.hidden = !message;
+  error.textContent = message;
+  $("username").focus();
+}
+
+async function submitSignIn(event) {
+  event.preventDefault();
+  const email = $("username").value.trim();
+  const password = $("password").value;
+  if (!email || !password) return showSignIn(t("editor.signInMissing"));
+  const answer = await signIn(email, password);
+  $("password").value = "";
+  if (answer.status === 429) return showSignIn(t("editor.signInSlow"));
+  if (!answer.ok) return showSignIn(t("editor.signInWrong"));
+  await enter();
+}
+
+// The signed-in account, or the sign-in form when the token no longer holds.
+async function enter() {
+  const answer = await call("GET", "/api/auth/me");
+  if (answer.status === 401) {
+    forget();
+    return showSignIn(signedIn() ? "" : t("editor.signedOut"));
+  }
+  me = answer.body;
+  $("who").hidden = false;
+  $("who").textContent = t("editor.signedInAs", { name: me.name, role: t(`editor.role.${me.role}`) });
+  $("sign-out").hidden = false;
+  $("sign-in").hidden = true;
+  if (!WRITERS.includes(me.role)) {
+    $("editor-panel").hidden = false;
+    $("editor-body").replaceChildren(h("p", { class: "form-status bad", role: "alert" }, t("editor.notAWriter")));
+    return;
+  }
+  for (const id of ["edit-map", "editor-panel", "find", "new-project"]) $(id).hidden = false;
+  if (!map) startMap();
+  form = null;
+  ensureForm();
+  const code = new URLSearchParams(location.search).get("project");
+  if (code) await openProject(code);
+  else newProject();
+}
+
+// ---- the map and its drawing tools ---------------------------------------------------------
+
+function startMap() {
+  L.PM.setOptIn(true); // only what is drawn here is edited: never the public map's layers
+  L.Map.mergeOptions({ pmIgnore: false }); // but the map itself takes the tools
+  // the view of ?lat=&lon=&z= (as the public map's links carry it), else the whole city
+  const view = new URLSearchParams(location.search);
+  const state = { lat: view.get("lat"), lon: view.get("lon"), z: view.get("z") };
+  map = createMap($("edit-map"), { config, layers, state, onClick: clickAt });
+  const leaflet = map.leaflet;
+  drawn = L.featureGroup().addTo(leaflet);
+  // the projects on the map are what a new shape snaps to (not the district outlines)
+  leaflet.on("layeradd", ({ layer }) => {
+    if (layer.options.interactive !== false && !drawn.hasLayer(layer)
+        && !layer._pmTempLayer && !layer.options.icon?.options.className?.includes("cluster")) {
+      layer.options.snapIgnore = false;
+    }
+  });
+  leaflet.pm.setLang(GEOMAN_LANGUAGES.includes(lang) ? lang : "en");
+  leaflet.pm.addControls({
+    position: "topleft", drawMarker: true, drawPolyline: true, drawPolygon: true,
+    drawCircle: false, drawCircleMarker: false, drawRectangle: false, drawText: false,
+    cutPolygon: false, rotateMode: false, editMode: true, dragMode: true, removalMode: true,
+  });
+  leaflet.pm.setGlobalOptions({
+    layerGroup: drawn, snappable: true, snapDistance: 15,
+    pathOptions: DRAWN_STYLE, markerStyle: { pmIgnore: false },
+  });
+  labelToolbar();
+  leaflet.on("pm:create", ({ layer }) => {
+    for (const other of drawn.getLayers()) if (other !== layer) drawn.removeLayer(other);
+    follow(layer);
+    shapeChanged();
+  });
+  leaflet.on("pm:remove", shapeChanged);
+  map.refreshDistricts().then(() => map.refreshProjects());
+}
+
+// Geoman's buttons are links with a title: they get a role and a name a screen reader says.
+function labelToolbar() {
+  for (const link of $("edit-map").querySelectorAll(".leaflet-pm-toolbar a.leaflet-buttons-control-button")) {
+    link.setAttribute("role", "button");
+    link.setAttribute("aria-label", link.closest("[title]")?.title || link.title || "");
+  }
+}
+
+function follow(layer) {
+  layer.on("pm:edit pm:dragend", shapeChanged);
+}
+
+// The drawing changed: the form's geometry follows (one shape per project).
+function shapeChanged() {
+  const shapes = drawn.getLayers();
+  form.setGeometry(shapes.length ? shapes[shapes.length - 1].toGeoJSON().geometry : null);
+}
+
+// A geometry typed in the form (GeoJSON) is drawn; WKT is sent as typed.
+function typedGeometry(text) {
+  try {
+    showShape(JSON.parse(text));
+  } catch {
+    drawn.clearLayers();
+  }
+}
+
+function showShape(geometry) {
+  drawn.clearLayers();
+  if (!geometry) return;
+  L.geoJSON(geometry, {
+    ...DRAWN_STYLE,
+    style: () => DRAWN_STYLE,
+    pointToLayer: (_, latlng) => L.marker(latlng, { pmIgnore: false }),
+  }).eachLayer((layer) => {
+    drawn.addLayer(layer);
+    follow(layer);
+  });
+}
+
+// A click on the map (when no tool is drawing) lists the projects there, to open one.
+async function clickAt(latlng, zoom) {
+  if (map.leaflet.pm.globalDrawModeEnabled() || zoom < CLICK_ZOOM) return;
+  const params = new URLSearchParams({ lon: latlng.lng.toFixed(6), lat: latlng.lat.toFixed(6), zoom });
+  const data = await getJson(`/api/projects/at?${params}`, "at");
+  showChoices(t("editor.here", { n: data.features.length }), data.features);
+}
+
+async function find(event) {
+  event.preventDefault();
+  const q = $("find-q").value.trim();
+  if (!q) return;
+  const direct = await call("GET", `/api/projects/${encodeURIComponent(q)}`);
+  if (direct.ok) return openProject(q, direct.body);
+  const data = await getJson(`/api/projects?${new URLSearchParams({ q, limit: 20 })}`, "find");
+  showChoices(t("editor.found", { q, n: data.numberMatched }), data.features);
+}
+
+// Projects to choose from; their own agency's are the ones an official may open.
+function showChoices(heading, features) {
+  const mine = (f) => me.role === "admin" || f.properties.agency?.code === me.agency;
+  $("editor-body").replaceChildren(
+    h("h2", { id: "form-title", tabindex: "-1" }, heading),
+    h("ul", { class: "choices" }, features.map((f) => h("li", {},
+      mine(f)
+        ? h("button", { type: "button", class: "choice", onclick: () => openProject(f.properties.code) },
+          f.properties.title, h("span", { class: "muted" }, ` ${f.properties.code}`))
+        : h("span", { class: "muted" }, `${f.properties.title} ${f.properties.code} · ${t("editor.notYours")}`)))),
+    h("button", { type: "button", onclick: () => (opened ? openProject(opened.code) : newProject()) }, t("editor.back")),
+  );
+  $("form-title").focus();
+  form = null;
+}
+
+// ---- the project -------------------------------------------------------------------------
+
+function ensureForm() {
+  if (!form) {
+    form = createProjectForm($("editor-body"), {
+      config, me, onGeometry: typedGeometry, onSave: save, onWithdraw: withdraw,
+    });
+  }
+}
+
+function newProject() {
+  ensureForm();
+  opened = null;
+  setParam(null);
+  form.load(null);
+  drawn.clearLayers();
+  form.focus();
+}
+
+async function openProject(code, feature = null) {
+  const found = feature || (await call("GET", `/api/projects/${encodeURIComponent(code)}`)).body;
+  ensureForm();
+  if (!found?.properties) {
+    newProject();
+    return form.say(t("editor.notFound", { code }), "bad");
+  }
+  opened = { code, version: found.properties.version };
+  setParam(code);
+  form.load(found, code);
+  showShape(found.geometry);
+  if (drawn.getLayers().length) map.leaflet.fitBounds(drawn.getBounds(), { maxZoom: 17, padding: [40, 40] });
+  // the progress reports of the opened project (reports.js) are to be shown below the form
+  form.focus();
+}
+
+// The project opened, in the address (a reload or a shared link opens it again).
+function setParam(code) {
+  const params = new URLSearchParams(location.search);
+  if (code) params.set("project", code);
+  else params.delete("project");
+  history.replaceState(null, "", params.size ? `?${params}` : location.pathname);
+}
+
+// What a refused write means to the official, by its status.
+function refused(answer) {
+  if (answer.status === 422) return form.showErrors(answer.body || {});
+  if (answer.status === 401) {
+    forget();
+    return showSignIn(t("editor.signedOut"));
+  }
+  const key = { 403: "editor.forbidden", 404: "editor.gone", 409: "editor.conflict", 412: "editor.stale", 428: "editor.stale" }[answer.status];
+  form.say(key ? t(key) : t("editor.failed", { detail: answer.body?.detail || answer.status }), "bad");
+  if (answer.status === 412) {
+    $("form-status").append(" ", h("button", { type: "button", onclick: () => openProject(opened.code) }, t("editor.reload")));
+  }
+  $("form-status").focus();
+}
+
+async function save() {
+  const body = form.body();
+  if (opened && !Object.keys(body).length) return form.say(t("editor.nothingChanged"));
+  form.say(t("editor.saving"));
+  const answer = opened
+    ? await call("PATCH", `/api/projects/${encodeURIComponent(opened.code)}`, { json: body, headers: { "If-Match": `"${opened.version}"` } })
+    : await call("POST", "/api/projects", { json: body });
+  if (!answer.ok) return refused(answer);
+  opened = { code: answer.body.code, version: answer.body.version };
+  setParam(opened.code);
+  form.saved(opened.code);
+  form.say(t(form.isPublished() ? "editor.savedPublic" : "editor.saved", { code: opened.code }), "ok");
+  map.refreshProjects();
+  $("form-status").focus();
+}
+
+async function withdraw(reason) {
+  const answer = await call("DELETE", `/api/projects/${encodeURIComponent(opened.code)}`, {
+    json: { reason }, headers: { "If-Match": `"${opened.version}"` },
+  });
+  if (answer.status === 422) return form.showWithdrawError(answer.body.errors?.[0]?.reason || answer.body.detail);
+  if (!answer.ok) return refused(answer);
+  const code = opened.code;
+  newProject();
+  form.say(t("editor.withdrawn", { code }), "ok");
+  map.refreshProjects();
+}
+
+// ---- start --------------------------------------------------------------------------------
+
+async function start() {
+  const params = new URLSearchParams(location.search);
+  [config, { layers }] = await Promise.all([getJson("/api/config"), getJson("/api/layers")]);
+  await setupLanguage(config.jurisdiction, params.get("lang"));
+  setTimeZone(config.jurisdiction.timezone);
+  $("sign-in-form").addEventListener("submit", submitSignIn);
+  $("find").addEventListener("submit", find);
+  $("new-project").addEventListener("click", newProject);
+  $("sign-out").addEventListener("click", async () => {
+    await signOut();
+    showSignIn(t("editor.signedOut"));
+  });
+  $("lang").addEventListener("change", (e) => {
+    applyLanguage(e.currentTarget.value, config.jurisdiction, true);
+    params.set("lang", e.currentTarget.value);
+    location.search = params.toString(); // the form is built in its language anew
+  });
+  if (signedIn()) await enter();
+  else showSignIn();
+  document.body.dataset.ready = "true";
+}
+
+start();

@@ -1,0 +1,47 @@
+// An official's session: the bearer token of /api/auth/token, kept in sessionStorage (gone when
+// the tab closes, never sent by the browser on its own: no cookie, so no CSRF), sent on writes.
+const KEY = "allimi.token";
+
+export function signedIn() {
+  return Boolean(sessionStorage.getItem(KEY));
+}
+
+// A request with the token; the answer as {status, ok, body (JSON or null), etag}.
+export async function call(method, url, { json, headers = {} } = {}) {
+  const token = sessionStorage.getItem(KEY);
+  const response = await fetch(url, {
+    method,
+    cache: "no-cache", // an editor works on the project as it is now, never a kept copy
+    headers: {
+      Accept: "application/json",
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      ...(json === undefined ? {} : { "Content-Type": "application/json" }),
+      ...headers,
+    },
+    body: json === undefined ? undefined : JSON.stringify(json),
+  });
+  const body = response.status === 204 ? null : await response.json().catch(() => null);
+  return { status: response.status, ok: response.ok, body, etag: response.headers.get("ETag") };
+}
+
+// Signs in (OAuth2 password flow); the answer of /api/auth/token.
+export async function signIn(email, password) {
+  const response = await fetch("/api/auth/token", {
+    method: "POST",
+    headers: { Accept: "application/json" },
+    body: new URLSearchParams({ username: email, password }),
+  });
+  const body = await response.json().catch(() => null);
+  if (response.ok) sessionStorage.setItem(KEY, body.access_token);
+  return { status: response.status, ok: response.ok, body };
+}
+
+// Revokes the token on the server (when it still holds), then forgets it here.
+export async function signOut() {
+  if (signedIn()) await call("POST", "/api/auth/logout").catch(() => null);
+  forget();
+}
+
+export function forget() {
+  sessionStorage.removeItem(KEY);
+}
