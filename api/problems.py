@@ -8,14 +8,22 @@ from typing import Any
 
 import psycopg2
 import psycopg2.errors
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 PROBLEM_JSON = "application/problem+json"
-# The database is down, unreachable, or did not answer in time: a 503, never a 500.
-DATABASE_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError, TimeoutError)
+# The database is down, unreachable, or did not answer in time: a 503, never a 500. Reads
+# meet psycopg2's errors themselves, writes (``api.writer``) SQLAlchemy's wrappers of them.
+DATABASE_ERRORS = (
+    psycopg2.OperationalError,
+    psycopg2.InterfaceError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    TimeoutError,
+)
 RETRY_AFTER = {"Retry-After": "5"}  # seconds
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
