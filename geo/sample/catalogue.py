@@ -20,7 +20,10 @@ from geo.boundaries import Area
 from geo.errors import AllimiError
 from geo.jurisdiction import Jurisdiction
 from geo.settings import DATA_DIR
-from geo.vocab import DOCUMENT_TYPES, shipped_labels
+from geo.vocab import shipped_labels
+
+# The documents a synthetic project comes with (OC4IDS document types)
+SAMPLE_DOCUMENTS = ("projectPlan", "contractSummary", "completionCertificate", "illustration")
 
 DEMO_DIR = DATA_DIR / "demo"
 FALLBACK_LANGUAGE = "en"  # the generic catalogue's language where a city's has no file
@@ -94,7 +97,7 @@ class Texts(Names):
     @model_validator(mode="after")
     def _complete(self) -> Texts:
         missing = sorted(set(CATEGORIES) - set(self.works)) or sorted(
-            set(DOCUMENT_TYPES) - set(self.documents)
+            set(SAMPLE_DOCUMENTS) - set(self.documents)
         )
         if missing:
             raise ValueError(f"{missing[0]} is missing")
