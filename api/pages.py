@@ -45,13 +45,24 @@ REDOC_ADDS = {
 async def home(here: Annotated[City, Depends(city)], lang: str | None = None) -> HTMLResponse:
     """The map page, its texts in ``lang`` when the city offers it, else in the city's default
     language (the script then shows the citizen's choice)."""
+    return _page("index.html", here, lang)
+
+
+@router.get("/admin")
+async def admin(here: Annotated[City, Depends(city)], lang: str | None = None) -> HTMLResponse:
+    """The admins' page: a static shell (its script signs in, and shows nothing without an
+    admin's token)."""
+    return _page("admin.html", here, lang)
+
+
+def _page(template: str, here: City, lang: str | None) -> HTMLResponse:
     j = here.jurisdiction
     lang = lang if lang in j.languages else j.language
     values = {
         key: texts.get(lang) or j.local(texts)
         for key, texts in (("city", j.name), ("level", j.levels[0]))
     }
-    page = templates.get_template("index.html").render(
+    page = templates.get_template(template).render(
         lang=lang,
         t=lambda key: message(lang, key, **values),
         languages=[(code, messages(code).get("language.name", code)) for code in j.languages],
