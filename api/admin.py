@@ -5,8 +5,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Path
@@ -38,13 +36,6 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class AgencyOut(BaseModel):
-    code: str
-    name: dict[str, str] = Field(description="Language -> the agency's name")
-    phone: str | None
-    officials: int = Field(description="Its officials' active accounts")
-
-
 class NewAgency(Body):
     code: str = Field(max_length=40, description="How projects and accounts name it")
     name: dict[str, str] = Field(description="Language -> name, the city's default at least")
@@ -54,17 +45,6 @@ class NewAgency(Body):
 class AgencyChange(Body):
     name: dict[str, str] | None = Field(default=None, description="Replaces every language")
     phone: str | None = Field(default=None, max_length=40, description="null or empty: none")
-
-
-class AccountOut(BaseModel):
-    id: int
-    email: str
-    name: str
-    role: str
-    agency: str | None
-    contractor: str | None
-    active: bool
-    created_at: datetime
 
 
 class NewAccount(Body):
@@ -94,49 +74,43 @@ async def _write(store: Writer, work: Callable[[Connection], T]) -> T:
                       errors=refused.errors) from None  # fmt: skip
 
 
-@router.get("/agencies", response_model=list[AgencyOut])
-async def list_agencies(store: Store) -> list[AgencyOut]:
+@router.get("/agencies", response_model=list[agencies.Agency])
+async def list_agencies(store: Store) -> list[agencies.Agency]:
     """Every agency, with or without projects."""
-    found = await store.transaction(agencies.agencies_list)
-    return [AgencyOut(**asdict(a)) for a in found]
+    return await store.transaction(agencies.agencies_list)
 
 
-@router.post("/agencies", response_model=AgencyOut, status_code=201, responses=REFUSALS)
-async def add_agency(body: NewAgency, store: Store) -> AgencyOut:
+@router.post("/agencies", response_model=agencies.Agency, status_code=201, responses=REFUSALS)
+async def add_agency(body: NewAgency, store: Store) -> agencies.Agency:
     """A new agency."""
-    made = await _write(
+    return await _write(
         store, lambda conn: agencies.create_agency(conn, body.code, body.name, body.phone)
     )
-    return AgencyOut(**asdict(made))
 
 
-@router.patch("/agencies/{code}", response_model=AgencyOut, responses=REFUSALS)
-async def change_agency(code: AgencyCode, body: AgencyChange, store: Store) -> AgencyOut:
+@router.patch("/agencies/{code}", response_model=agencies.Agency, responses=REFUSALS)
+async def change_agency(code: AgencyCode, body: AgencyChange, store: Store) -> agencies.Agency:
     """Change an agency's name or phone; its code stays (projects name it)."""
     changes = body.model_dump(exclude_unset=True)
-    done = await _write(store, lambda conn: agencies.update_agency(conn, code, changes))
-    return AgencyOut(**asdict(done))
+    return await _write(store, lambda conn: agencies.update_agency(conn, code, changes))
 
 
-@router.get("/users", response_model=list[AccountOut])
-async def list_accounts(store: Store) -> list[AccountOut]:
+@router.get("/users", response_model=list[accounts.Account])
+async def list_accounts(store: Store) -> list[accounts.Account]:
     """Every account (never its password)."""
-    found = await store.transaction(accounts.accounts_list)
-    return [AccountOut(**asdict(a)) for a in found]
+    return await store.transaction(accounts.accounts_list)
 
 
-@router.post("/users", response_model=AccountOut, status_code=201, responses=REFUSALS)
-async def add_account(body: NewAccount, store: Store) -> AccountOut:
+@router.post("/users", response_model=accounts.Account, status_code=201, responses=REFUSALS)
+async def add_account(body: NewAccount, store: Store) -> accounts.Account:
     """A new account."""
     user = accounts.NewUser(**body.model_dump())
-    made = await _write(store, lambda conn: accounts.account(conn, accounts.add_user(conn, user)))
-    return AccountOut(**asdict(made))
+    return await _write(store, lambda conn: accounts.account(conn, accounts.add_user(conn, user)))
 
 
-@router.patch("/users/{id}", response_model=AccountOut, responses=REFUSALS)
-async def change_account(user_id: UserId, body: AccountChange, store: Store) -> AccountOut:
+@router.patch("/users/{id}", response_model=accounts.Account, responses=REFUSALS)
+async def change_account(user_id: UserId, body: AccountChange, store: Store) -> accounts.Account:
     """Change an account's name, role, agency or contractor; disable or enable it (disabling
     revokes its tokens at once); or give it a new password (which revokes them too)."""
     changes = body.model_dump(exclude_unset=True)
-    done = await _write(store, lambda conn: accounts.update_user(conn, user_id, changes))
-    return AccountOut(**asdict(done))
+    return await _write(store, lambda conn: accounts.update_user(conn, user_id, changes))

@@ -327,6 +327,8 @@ def test_an_admin_adds_an_agency_and_its_official_on_the_admin_page(
     account.get_by_role("button", name="Save").click()
     expect(account.locator(".field-error")).to_have_text(["a password has at least 12 characters"])
     expect(account.get_by_label("Password")).to_be_focused()
+    expect(agency.get_by_role("status")).to_be_empty()  # the agency's "saved" is old news
+    shot(page, "admin-refused")
     account.get_by_label("Password").fill("the bridges' own passphrase")
     account.get_by_role("button", name="Save").click()
     expect(account.get_by_role("status")).to_have_text("Account bridges@allimi.test saved.")

@@ -141,6 +141,7 @@ function showProblems(form, refusal) {
 
 async function save(form, work, done) {
   clearProblems(form);
+  say(""); // what an earlier change did is not news any more
   try {
     await work();
   } catch (refusal) {
