@@ -23,7 +23,23 @@ from geo.errors import AllimiError
 # planner: reads every agency's drafts; admin: manages agencies and accounts.
 ROLES = ("official", "contractor", "planner", "admin")
 MIN_PASSWORD = 12
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # no text of an account or agency holds these
+
+
+def control_problems(values: Mapping[str, object]) -> list[tuple[str, str]]:
+    """(field, reason) for each text holding a control character (PostgreSQL stores no NUL)."""
+    return [
+        (field, "it holds a control character")
+        for field, value in values.items()
+        if isinstance(value, str) and CONTROL.search(value)
+    ]
+
+
+def given(value: object) -> object:
+    """A text as stored: trimmed, and None when nothing is left."""
+    return (value.strip() or None) if isinstance(value, str) else value
+
 
 hasher = PasswordHash.recommended()
 
@@ -60,14 +76,14 @@ def _standing_problems(
     name: object, role: object, agency: object, contractor: object
 ) -> list[tuple[str, str]]:
     """What is wrong with an account's name, role and what it speaks for, together."""
-    found = []
+    found = control_problems({"name": name, "agency": agency, "contractor": contractor})
     if not isinstance(name, str) or not name.strip():
         found.append(("name", "a name is needed"))
     if role not in ROLES:
         found.append(("role", f"{role!r} is not a role; roles: {', '.join(ROLES)}"))
-    if (role == "official") != bool(agency):
+    if (role == "official") != bool(given(agency)):
         found.append(("agency", "an official, and only an official, belongs to an agency"))
-    if (role == "contractor") != bool(contractor):
+    if (role == "contractor") != bool(given(contractor)):
         found.append(("contractor", "a contractor, and only a contractor, names its company"))
     return found
 
@@ -78,7 +94,7 @@ def _password_problems(password: object) -> list[tuple[str, str]]:
     return []
 
 
-def _agency_problems(conn: Connection, agency: str | None) -> list[tuple[str, str]]:
+def _agency_problems(conn: Connection, agency: object) -> list[tuple[str, str]]:
     if (
         agency
         and not conn.execute(
@@ -110,7 +126,7 @@ class NewUser:
 def add_user(conn: Connection, user: NewUser) -> int:
     """Create an account; Refused naming every problem (409 when the e-mail address has an
     account already). Returns its id."""
-    problems = user.problems() or _agency_problems(conn, user.agency)
+    problems = user.problems() or _agency_problems(conn, given(user.agency))
     if problems:
         raise Refused(422, problems)
     try:
@@ -129,8 +145,8 @@ def add_user(conn: Connection, user: NewUser) -> int:
                         "email": user.email.strip(),
                         "name": user.name.strip(),
                         "role": user.role,
-                        "agency": user.agency,
-                        "contractor": user.contractor,
+                        "agency": given(user.agency),
+                        "contractor": given(user.contractor),
                         "hash": hash_password(user.password),
                     },
                 ).scalar_one()
@@ -198,7 +214,7 @@ def update_user(conn: Connection, user_id: int, changes: Mapping[str, object]) -
         problems.append(("active", "true or false"))
     if "password" in changes:
         problems += _password_problems(changes["password"])
-    agency = now["agency"] if isinstance(now["agency"], str) else None
+    agency = given(now["agency"])
     problems = problems or _agency_problems(conn, agency)
     if problems:
         raise Refused(422, problems)
@@ -217,7 +233,7 @@ def update_user(conn: Connection, user_id: int, changes: Mapping[str, object]) -
                 "name": str(now["name"]).strip(),
                 "role": now["role"],
                 "agency": agency,
-                "contractor": now["contractor"],
+                "contractor": given(now["contractor"]),
                 "active": now["active"],
                 "hash": hash_password(str(changes["password"])) if "password" in changes else None,
             },

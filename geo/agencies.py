@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
-from geo.accounts import Refused
+from geo.accounts import Refused, control_problems
 from geo.jurisdiction import Translations, stored_jurisdiction
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
@@ -62,6 +62,8 @@ def _name_problems(name: object, languages: list[str]) -> list[tuple[str, str]]:
             found.append(
                 (f"name.{lang}", f"not one of the city's languages: {', '.join(languages)}")
             )
+        elif control_problems({lang: value}):
+            found.append((f"name.{lang}", "it holds a control character"))
         elif not isinstance(value, str) or not value.strip():
             found.append((f"name.{lang}", "the name is empty; leave the language out instead"))
         elif len(value) > MAX_NAME:

@@ -153,6 +153,8 @@ def test_bad_agency_fields_are_each_named(site: Site) -> None:
     assert _problem(refused, 422) == ["code", "name.en", "name.fr", "name.ko", "phone"]
     assert "ko, en" in refused.json()["detail"]  # the city's languages are named
     assert _problem(site.post("/api/admin/agencies", {"code": "X"}), 422) == ["name"]
+    nul = site.post("/api/admin/agencies", {"code": "X", "name": {"ko": "가\x00"}})
+    assert _problem(nul, 422) == ["name.ko"]
     unknown = site.post("/api/admin/agencies", {"code": "X", "name": {"ko": "가"}, "fax": "1"})
     assert _problem(unknown, 422) == ["fax"]
     assert site.count("agencies") == before
@@ -239,6 +241,10 @@ def test_an_admin_changes_an_accounts_role_and_name(site: Site) -> None:
         "contractor": "(주)시험건설",
     }
     assert _problem(site.patch(path, {"email": "new@allimi.test"}), 422) == ["email"]
+    assert _problem(site.patch(path, {"contractor": "  "}), 422) == ["contractor"]  # blank: none
+    planner = site.patch(path, {"role": "planner", "agency": "", "contractor": " "})
+    assert (planner.json()["agency"], planner.json()["contractor"]) == (None, None)
+    assert _problem(site.patch(path, {"name": "Mover\x00"}), 422) == ["name"]
     assert _problem(site.patch("/api/admin/users/999999", {"name": "Nobody"}), 404) == ["id"]
 
 
