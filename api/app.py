@@ -13,6 +13,7 @@ from anyio import to_thread
 from fastapi import Depends, FastAPI
 
 from api import (
+    admin,
     auth,
     changes,
     config,
@@ -54,6 +55,7 @@ ROUTERS = tuple(
         sheet,
         sample_documents,
         auth,
+        admin,
     )
 )
 

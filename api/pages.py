@@ -73,6 +73,13 @@ async def editor(here: Annotated[City, Depends(city)], lang: str | None = None) 
     return _page("edit.html", here, lang)
 
 
+@router.get("/admin")
+async def admin(here: Annotated[City, Depends(city)], lang: str | None = None) -> HTMLResponse:
+    """The admins' page: a static shell (its script signs in, and shows nothing without an
+    admin's token)."""
+    return _page("admin.html", here, lang)
+
+
 @router.get("/docs")
 def swagger_ui(request: Request) -> Response:
     page = get_swagger_ui_html(

@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from pwdlib import PasswordHash
 from sqlalchemy import Connection, text
@@ -21,7 +23,23 @@ from geo.errors import AllimiError
 # planner: reads every agency's drafts; admin: manages agencies and accounts.
 ROLES = ("official", "contractor", "planner", "admin")
 MIN_PASSWORD = 12
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # no text of an account or agency holds these
+
+
+def control_problems(values: Mapping[str, object]) -> list[tuple[str, str]]:
+    """(field, reason) for each text holding a control character (PostgreSQL stores no NUL)."""
+    return [
+        (field, "it holds a control character")
+        for field, value in values.items()
+        if isinstance(value, str) and CONTROL.search(value)
+    ]
+
+
+def given(value: object) -> object:
+    """A text as stored: trimmed, and None when nothing is left."""
+    return (value.strip() or None) if isinstance(value, str) else value
+
 
 hasher = PasswordHash.recommended()
 
@@ -43,6 +61,50 @@ def token_digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8")).digest()
 
 
+class Refused(AllimiError):
+    """A change of accounts or agencies refused, nothing of it stored: the HTTP status it
+    means (422 these values, 404 no such record, 409 a clash with what is stored) and every
+    (field, reason) found."""
+
+    def __init__(self, status: int, errors: list[tuple[str, str]]) -> None:
+        super().__init__(" ".join(f"{field}: {reason}." for field, reason in errors))
+        self.status = status
+        self.errors = errors
+
+
+def _standing_problems(
+    name: object, role: object, agency: object, contractor: object
+) -> list[tuple[str, str]]:
+    """What is wrong with an account's name, role and what it speaks for, together."""
+    found = control_problems({"name": name, "agency": agency, "contractor": contractor})
+    if not isinstance(name, str) or not name.strip():
+        found.append(("name", "a name is needed"))
+    if role not in ROLES:
+        found.append(("role", f"{role!r} is not a role; roles: {', '.join(ROLES)}"))
+    if (role == "official") != bool(given(agency)):
+        found.append(("agency", "an official, and only an official, belongs to an agency"))
+    if (role == "contractor") != bool(given(contractor)):
+        found.append(("contractor", "a contractor, and only a contractor, names its company"))
+    return found
+
+
+def _password_problems(password: object) -> list[tuple[str, str]]:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        return [("password", f"a password has at least {MIN_PASSWORD} characters")]
+    return []
+
+
+def _agency_problems(conn: Connection, agency: object) -> list[tuple[str, str]]:
+    if (
+        agency
+        and not conn.execute(
+            text("SELECT EXISTS (SELECT FROM agencies WHERE code = :c)"), {"c": agency}
+        ).scalar_one()
+    ):
+        return [("agency", f"there is no agency {agency!r}")]
+    return []
+
+
 @dataclass(frozen=True)
 class NewUser:
     email: str
@@ -57,32 +119,16 @@ class NewUser:
         found = []
         if not EMAIL.match(self.email):
             found.append(("email", f"{self.email!r} is not an e-mail address"))
-        if not self.name.strip():
-            found.append(("name", "a name is needed"))
-        if self.role not in ROLES:
-            found.append(("role", f"{self.role!r} is not a role; roles: {', '.join(ROLES)}"))
-        if len(self.password) < MIN_PASSWORD:
-            found.append(("password", f"a password has at least {MIN_PASSWORD} characters"))
-        if (self.role == "official") != bool(self.agency):
-            found.append(("agency", "an official, and only an official, belongs to an agency"))
-        if (self.role == "contractor") != bool(self.contractor):
-            found.append(("contractor", "a contractor, and only a contractor, names its company"))
-        return found
+        found += _standing_problems(self.name, self.role, self.agency, self.contractor)
+        return found + _password_problems(self.password)
 
 
 def add_user(conn: Connection, user: NewUser) -> int:
-    """Create an account; AllimiError naming the first problem. Returns its id."""
-    problems = user.problems()
+    """Create an account; Refused naming every problem (409 when the e-mail address has an
+    account already). Returns its id."""
+    problems = user.problems() or _agency_problems(conn, given(user.agency))
     if problems:
-        field, reason = problems[0]
-        raise AllimiError(f"{field}: {reason}.")
-    if (
-        user.agency
-        and not conn.execute(
-            text("SELECT EXISTS (SELECT FROM agencies WHERE code = :c)"), {"c": user.agency}
-        ).scalar_one()
-    ):
-        raise AllimiError(f"agency: there is no agency {user.agency!r}.")
+        raise Refused(422, problems)
     try:
         with conn.begin_nested():
             return int(
@@ -99,14 +145,107 @@ def add_user(conn: Connection, user: NewUser) -> int:
                         "email": user.email.strip(),
                         "name": user.name.strip(),
                         "role": user.role,
-                        "agency": user.agency,
-                        "contractor": user.contractor,
+                        "agency": given(user.agency),
+                        "contractor": given(user.contractor),
                         "hash": hash_password(user.password),
                     },
                 ).scalar_one()
             )
     except IntegrityError:
-        raise AllimiError(f"email: an account for {user.email!r} exists already.") from None
+        raise Refused(409, [("email", f"an account for {user.email!r} exists already")]) from None
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account as admins see it (never its password hash)."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    agency: str | None
+    contractor: str | None
+    active: bool
+    created_at: datetime
+
+
+ACCOUNTS = "SELECT id, email, name, role, agency_code, contractor, active, created_at FROM users"
+# What an admin may change of an account (its e-mail address stays: it is how it signs in)
+CHANGEABLE = ("name", "role", "agency", "contractor", "active", "password")
+
+
+def accounts_list(conn: Connection) -> list[Account]:
+    return [Account(*row) for row in conn.execute(text(f"{ACCOUNTS} ORDER BY id"))]
+
+
+def account(conn: Connection, user_id: int) -> Account:
+    return Account(*conn.execute(text(f"{ACCOUNTS} WHERE id = :id"), {"id": user_id}).one())
+
+
+def _revoke_all(conn: Connection, user_id: int) -> None:
+    conn.execute(
+        text("UPDATE tokens SET revoked_at = now() WHERE user_id = :u AND revoked_at IS NULL"),
+        {"u": user_id},
+    )
+
+
+def update_user(conn: Connection, user_id: int, changes: Mapping[str, object]) -> Account:
+    """Change some of an account's ``CHANGEABLE`` fields; Refused naming every problem.
+    Disabling an account or giving it a new password revokes its tokens at once (a reset is
+    often because the old one leaked); the portal always keeps one active admin."""
+    unknown = [(f, "it is not a field an admin may change") for f in changes if f not in CHANGEABLE]
+    if unknown:
+        raise Refused(422, unknown)
+    # the admins' rows first, always in one order, so two admins demoting each other at once
+    # wait for each other instead of both succeeding
+    conn.execute(
+        text("SELECT id FROM users WHERE role = 'admin' AND active ORDER BY id FOR UPDATE")
+    )
+    row = conn.execute(text(f"{ACCOUNTS} WHERE id = :id FOR UPDATE"), {"id": user_id}).first()
+    if row is None:
+        raise Refused(404, [("id", f"there is no account {user_id}")])
+    was = Account(*row)
+    now = {
+        "name": was.name, "role": was.role, "agency": was.agency,
+        "contractor": was.contractor, "active": was.active, **changes,
+    }  # fmt: skip
+    problems = _standing_problems(now["name"], now["role"], now["agency"], now["contractor"])
+    if not isinstance(now["active"], bool):
+        problems.append(("active", "true or false"))
+    if "password" in changes:
+        problems += _password_problems(changes["password"])
+    agency = given(now["agency"])
+    problems = problems or _agency_problems(conn, agency)
+    if problems:
+        raise Refused(422, problems)
+    with conn.begin_nested():  # refused below: nothing of it stays
+        conn.execute(
+            text(
+                """
+                UPDATE users SET name = :name, role = :role, agency_code = :agency,
+                    contractor = :contractor, active = :active,
+                    password_hash = coalesce(:hash, password_hash)
+                WHERE id = :id
+                """
+            ),
+            {
+                "id": user_id,
+                "name": str(now["name"]).strip(),
+                "role": now["role"],
+                "agency": agency,
+                "contractor": given(now["contractor"]),
+                "active": now["active"],
+                "hash": hash_password(str(changes["password"])) if "password" in changes else None,
+            },
+        )
+        if not conn.execute(
+            text("SELECT EXISTS (SELECT FROM users WHERE role = 'admin' AND active)")
+        ).scalar_one():
+            field = "active" if "active" in changes else "role"
+            raise Refused(409, [(field, "the portal keeps at least one active admin")])
+    if not now["active"] or "password" in changes:
+        _revoke_all(conn, user_id)
+    return account(conn, user_id)
 
 
 # Sign-in guessing is slowed per account and per address: so many failures within the window
