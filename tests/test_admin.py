@@ -13,10 +13,8 @@ from sqlalchemy import Engine, text
 
 from geo.accounts import NewUser, add_user, issue_token
 from geo.settings import Settings
-from geo.store import migrate
-from geo.store.database import drop_database, engine_for, prepare
-from tests import city
-from tests.conftest import Server, serve
+from geo.store.database import drop_database, engine_for
+from tests.conftest import Server, hand_made_city, serve
 from tests.test_web import _axe, csp_violations, shot, watched
 
 PROBLEM = "application/problem+json"
@@ -53,13 +51,10 @@ def site(settings: Settings) -> Iterator[Site]:
     """The hand-made test city in a database of its own (these tests change it), with one
     admin and one official."""
     name = "allimi_test_admin"
-    drop_database(prepare(settings, name))
-    url = prepare(settings, name)
-    migrate.upgrade(url)
+    url = hand_made_city(settings, name)
     engine = engine_for(url)
     tokens, ids = {}, {}
     with engine.begin() as conn:
-        city.build(conn)
         for who, role, agency in (("admin", "admin", None), ("roads", "official", "TEST-ROADS")):
             ids[who] = add_user(conn, NewUser(f"{who}@allimi.test", who, role, PASSWORD, agency))
             tokens[who], _ = issue_token(conn, ids[who], "session", None, 3600)

@@ -15,10 +15,8 @@ from sqlalchemy import Engine, text
 
 from geo.accounts import NewUser, add_user, issue_token
 from geo.settings import Settings
-from geo.store import migrate
-from geo.store.database import drop_database, engine_for, prepare
-from tests import city
-from tests.conftest import Server, serve
+from geo.store.database import drop_database, engine_for
+from tests.conftest import Server, hand_made_city, serve
 
 PROBLEM = "application/problem+json"
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -62,13 +60,10 @@ class Site:
 def site(settings: Settings) -> Iterator[Site]:
     """The hand-made test city in a database of its own (these tests change it)."""
     name = "allimi_test_writes"
-    drop_database(prepare(settings, name))
-    url = prepare(settings, name)
-    migrate.upgrade(url)
+    url = hand_made_city(settings, name)
     engine = engine_for(url)
     tokens = {}
     with engine.begin() as conn:
-        city.build(conn)
         for who, role, agency in (
             ("roads", "official", "TEST-ROADS"),
             ("water", "official", "TEST-WATER"),

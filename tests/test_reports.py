@@ -18,10 +18,9 @@ from sqlalchemy import Engine, text
 
 from geo.accounts import NewUser, add_user, issue_token
 from geo.settings import Settings
-from geo.store import migrate
-from geo.store.database import drop_database, engine_for, prepare
+from geo.store.database import drop_database, engine_for
 from tests import city
-from tests.conftest import Server, serve
+from tests.conftest import Server, hand_made_city, serve
 
 PROBLEM = "application/problem+json"
 CODE = city.ROAD.code  # TEST-ROADS, contractor (주)한빛시험토건, 127.0000..127.0010 at 37.5
@@ -59,14 +58,11 @@ class Site:
 def site(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The hand-made test city in a database of its own, files in a folder of its own."""
     name = "allimi_test_reports"
-    drop_database(prepare(settings, name))
-    url = prepare(settings, name)
-    migrate.upgrade(url)
+    url = hand_made_city(settings, name)
     engine = engine_for(url)
     files = tmp_path_factory.mktemp("files")
     tokens = {}
     with engine.begin() as conn:
-        city.build(conn)
         for who, role, agency, company in (
             ("builder", "contractor", None, city.ROAD.contractor),
             ("stranger", "contractor", None, "(주)다른건설"),

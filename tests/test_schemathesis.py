@@ -26,10 +26,8 @@ from sqlalchemy import Engine
 from api.app import create_app
 from geo.accounts import NewUser, add_user, issue_token
 from geo.settings import Settings
-from geo.store import migrate
-from geo.store.database import drop_database, engine_for, prepare
-from tests import city
-from tests.conftest import Server, nowhere, serve
+from geo.store.database import drop_database, engine_for
+from tests.conftest import Server, hand_made_city, nowhere, serve
 
 load_all_checks()
 CHECKS = REGISTRY.get_all()  # every check Schemathesis has, positive data acceptance included
@@ -62,12 +60,9 @@ writes = schema.include(method=["POST", "PATCH", "DELETE"])
 def writable(settings: Settings) -> Iterator[tuple[Server, Engine, int]]:
     """The test city in a database of its own (generated writes change it), an admin's id."""
     name = "allimi_test_fuzz_writes"
-    drop_database(prepare(settings, name))
-    url = prepare(settings, name)
-    migrate.upgrade(url)
+    url = hand_made_city(settings, name)
     engine = engine_for(url)
     with engine.begin() as conn:
-        city.build(conn)
         admin = add_user(conn, NewUser("fuzz@allimi.test", "fuzz", "admin", "a long password!"))
     for running in serve(Settings(database_url=url, rate_per_s=10_000, rate_burst=10_000)):
         yield running, engine, admin
