@@ -23,7 +23,7 @@ from geo import project_writes
 from geo.accounts import Principal
 from geo.project_writes import Actor, WriteError
 
-router = APIRouter(prefix="/api/projects", tags=["writing"])
+router = APIRouter(tags=["writing"])
 Writers = Annotated[Principal, Depends(requires(*project_writes.WRITERS))]
 Store = Annotated[Writer, Depends(writer)]
 Crs = Annotated[
@@ -82,7 +82,7 @@ def _if_match(value: str | None) -> str:
     return value.strip().removeprefix("W/").strip('"')
 
 
-@router.post("", status_code=201, responses=REFUSALS)
+@router.post("/api/projects", status_code=201, responses=REFUSALS)
 async def create(
     fields: Fields, who: Writers, store: Store, response: Response,
     crs: Crs = "EPSG:4326", repair: Repair = False,
@@ -98,7 +98,7 @@ async def create(
     return {"code": made.code, "version": made.version}
 
 
-@router.patch("/{code}", responses=REFUSALS)
+@router.patch("/api/projects/{code}", responses=REFUSALS)
 async def edit(
     code: ProjectCode, fields: Fields, who: Writers, store: Store, response: Response,
     if_match: Annotated[str | None, Header(description="The version edited")] = None,
@@ -119,7 +119,7 @@ async def edit(
     return {"code": done.code, "version": done.version, "changed": list(done.changed)}
 
 
-@router.delete("/{code}", responses=REFUSALS)
+@router.delete("/api/projects/{code}", responses=REFUSALS)
 async def withdraw(
     code: ProjectCode, body: Reason, who: Writers, store: Store, response: Response,
     if_match: Annotated[str | None, Header(description="The version withdrawn")] = None,
@@ -135,3 +135,23 @@ async def withdraw(
     )
     response.headers.update(_etag(done.version))
     return {"code": done.code, "version": done.version}
+
+
+Readers = Annotated[Principal, Depends(requires(*project_writes.READERS))]
+
+
+@router.get("/api/projects/{code}/working", responses=REFUSALS)
+async def working(code: ProjectCode, who: Readers, store: Store) -> dict[str, Any]:
+    """A project as its writers see it, draft or published, with the version to edit from:
+    officials their agency's, planners and admins every agency's."""
+    return await refusals_as_problems(
+        store, lambda conn: project_writes.working_copy(conn, actor_of(who), code)
+    )
+
+
+@router.get("/api/drafts", responses=REFUSALS)
+async def drafts(who: Readers, store: Store) -> list[dict[str, Any]]:
+    """The unpublished projects the account may see, last changed first."""
+    return await refusals_as_problems(
+        store, lambda conn: project_writes.drafts(conn, actor_of(who))
+    )

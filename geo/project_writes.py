@@ -107,7 +107,7 @@ ASSIGNED = (
 COLUMN = {name: identifier("agency_code" if name == "agency" else name) for name in FIELDS}
 LONGEST_REASON = 1000
 
-ROW = """
+PROJECT = """
     SELECT p.id, p.code, p.updated_at, p.withdrawn_at, p.currency, p.district_code,
            ST_AsGeoJSON(p.geom, 7)::json AS geometry,
            p.title, p.description, p.category, p.project_type, p.status,
@@ -115,8 +115,10 @@ ROW = """
            p.budget, p.contract_value, p.spent, p.progress_actual, p.progress_planned,
            p.planned_start, p.planned_end, p.actual_start, p.actual_end, p.address, p.published
     FROM projects p WHERE p.code = :code AND NOT p.is_sample
-    FOR UPDATE
 """
+ROW = PROJECT + "FOR UPDATE"
+# Who sees projects before they are public: officials their agency's, planners and admins all
+READERS = ("official", "planner", "admin")
 
 
 @dataclass(frozen=True)
@@ -475,3 +477,35 @@ def withdraw_project(
     if before["published"]:
         _log(conn, actor, "withdraw", before, {}, given)
     return Withdrawn(code, version_of(before["id"], updated_at))
+
+
+def _may_read(actor: Actor, agency: str) -> None:
+    if actor.role not in READERS or (actor.role == "official" and actor.agency != agency):
+        raise WriteError(403, f"A {actor.role} may not see this agency's unpublished work.")
+
+
+def working_copy(conn: Connection, actor: Actor, code: str) -> dict[str, Any]:
+    """A project as its writers see it, draft or published, with its version (If-Match)."""
+    row = conn.execute(text(PROJECT), {"code": code}).mappings().first()
+    if row is None:
+        raise WriteError(404, f"There is no project {code!r}.")
+    _may_read(actor, row["agency"])
+    return {**row, "version": version_of(row["id"], row["updated_at"])}
+
+
+def drafts(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
+    """The unpublished projects the actor may see, last changed first."""
+    _may_read(actor, actor.agency or "")
+    rows = conn.execute(
+        text(
+            """
+            SELECT p.code, p.title, p.agency_code AS agency, p.status, p.updated_at
+            FROM projects p
+            WHERE NOT p.published AND p.withdrawn_at IS NULL AND NOT p.is_sample
+              AND (CAST(:agency AS text) IS NULL OR p.agency_code = :agency)
+            ORDER BY p.updated_at DESC LIMIT 500
+            """
+        ),
+        {"agency": actor.agency if actor.role == "official" else None},
+    ).mappings()
+    return [dict(r) for r in rows]

@@ -204,3 +204,27 @@ def test_the_disclosure_shows_money_beside_its_baseline_and_why_it_changed(
     ):
         assert expected in text.replace("\u00a0", " "), text
     page.close()
+
+
+def test_drafts_are_seen_by_their_agency_and_planners_only(site: Site) -> None:
+    draft = _create(site, {**NEW, "published": False, "title": "미공개 초안"}).json()
+    http = site.server.http
+    assert http.get(f"/api/projects/{draft['code']}").status_code == 404  # not public
+    mine = http.get("/api/drafts", headers=site.as_("roads")).json()
+    assert draft["code"] in [d["code"] for d in mine]
+    others = http.get("/api/drafts", headers=site.as_("water")).json()
+    assert draft["code"] not in [d["code"] for d in others]
+    working = http.get(f"/api/projects/{draft['code']}/working", headers=site.as_("roads"))
+    assert working.status_code == 200
+    assert (working.json()["title"], working.json()["version"]) == ("미공개 초안", draft["version"])
+    refused = http.get(f"/api/projects/{draft['code']}/working", headers=site.as_("water"))
+    assert "unpublished work" in _problem_detail(refused, 403)
+    assert draft["code"] in [
+        d["code"] for d in http.get("/api/drafts", headers=site.as_("admin")).json()
+    ]
+
+
+def _problem_detail(response: httpx.Response, status: int) -> str:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    return str(response.json()["detail"])
