@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from pwdlib import PasswordHash
 from sqlalchemy import Connection, text
@@ -319,7 +320,7 @@ def sign_in(
         {"e": email.strip()},
     ).first()
     # an unknown account costs a hash too, so timing does not tell which accounts exist
-    stored = found[1] if found else DUMMY_HASH
+    stored = found[1] if found else _dummy_hash()
     if not password_matches(password, stored) or not found or not found[2]:
         conn.execute(
             text("INSERT INTO login_failures (subject) SELECT unnest(CAST(:s AS text[]))"),
@@ -335,7 +336,11 @@ def sign_in(
     return token, int(seconds)
 
 
-DUMMY_HASH = hash_password("not a password anyone has")
+@cache
+def _dummy_hash() -> str:
+    """A hash no password matches, made on the first unknown sign-in (not at import: Argon2
+    is slow on purpose, and every command imports this module)."""
+    return hash_password("not a password anyone has")
 
 
 def issue_token(

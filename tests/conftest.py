@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,10 +15,11 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, sync_playwright
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from api.app import create_app
 from api.server import uvicorn_config
+from geo.accounts import NewUser, add_user, issue_token
 from geo.jurisdiction import City, init_city, read_city
 from geo.settings import Settings
 from geo.store import migrate
@@ -173,3 +174,19 @@ def danang_server(danang_db: str) -> Iterator[Server]:
             database_url=danang_db, version_ttl=VERSION_TTL, rate_per_s=10_000, rate_burst=10_000
         )
     )
+
+
+PASSWORD = "a long enough password"
+
+
+def signed_in(conn: Connection, people: Iterable[tuple[str, ...]]) -> dict[str, tuple[int, str]]:
+    """An account for each (who, role[, agency[, contractor]]), e-mail ``who@allimi.test`` and
+    password ``PASSWORD``, each with a live session token: who -> (account id, token)."""
+    found = {}
+    for who, role, *rest in people:
+        agency, contractor = (*rest, None, None)[:2]
+        number = add_user(
+            conn, NewUser(f"{who}@allimi.test", who, role, PASSWORD, agency, contractor)
+        )
+        found[who] = (number, issue_token(conn, number, "session", None, 3600)[0])
+    return found

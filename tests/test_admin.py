@@ -11,14 +11,12 @@ import pytest
 from playwright.sync_api import Browser, expect
 from sqlalchemy import Engine, text
 
-from geo.accounts import NewUser, add_user, issue_token
 from geo.settings import Settings
 from geo.store.database import drop_database, engine_for
-from tests.conftest import Server, hand_made_city, serve
+from tests.conftest import PASSWORD, Server, hand_made_city, serve, signed_in
 from tests.test_web import _axe, csp_violations, shot, watched
 
 PROBLEM = "application/problem+json"
-PASSWORD = "a long enough password"
 ACCOUNT_KEYS = {"id", "email", "name", "role", "agency", "contractor", "active", "created_at"}
 
 
@@ -53,11 +51,10 @@ def site(settings: Settings) -> Iterator[Site]:
     name = "allimi_test_admin"
     url = hand_made_city(settings, name)
     engine = engine_for(url)
-    tokens, ids = {}, {}
     with engine.begin() as conn:
-        for who, role, agency in (("admin", "admin", None), ("roads", "official", "TEST-ROADS")):
-            ids[who] = add_user(conn, NewUser(f"{who}@allimi.test", who, role, PASSWORD, agency))
-            tokens[who], _ = issue_token(conn, ids[who], "session", None, 3600)
+        people = signed_in(conn, [("admin", "admin"), ("roads", "official", "TEST-ROADS")])
+    tokens = {who: token for who, (_, token) in people.items()}
+    ids = {who: number for who, (number, _) in people.items()}
     for running in serve(
         Settings(database_url=url, version_ttl=0, signin_failures_per_address=10_000)
     ):

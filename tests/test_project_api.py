@@ -13,10 +13,9 @@ import pytest
 from pyproj import Transformer
 from sqlalchemy import Engine, text
 
-from geo.accounts import NewUser, add_user, issue_token
 from geo.settings import Settings
 from geo.store.database import drop_database, engine_for
-from tests.conftest import Server, hand_made_city, serve
+from tests.conftest import Server, hand_made_city, serve, signed_in
 
 PROBLEM = "application/problem+json"
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -62,17 +61,13 @@ def site(settings: Settings) -> Iterator[Site]:
     name = "allimi_test_writes"
     url = hand_made_city(settings, name)
     engine = engine_for(url)
-    tokens = {}
     with engine.begin() as conn:
-        for who, role, agency in (
-            ("roads", "official", "TEST-ROADS"),
-            ("water", "official", "TEST-WATER"),
-            ("admin", "admin", None),
-        ):
-            user = add_user(
-                conn, NewUser(f"{who}@allimi.test", who, role, "a long enough password", agency)
-            )
-            tokens[who], _ = issue_token(conn, user, "session", None, 3600)
+        people = signed_in(
+            conn,
+            [("roads", "official", "TEST-ROADS"), ("water", "official", "TEST-WATER"),
+             ("admin", "admin")],
+        )  # fmt: skip
+    tokens = {who: token for who, (_, token) in people.items()}
     for running in serve(Settings(database_url=url, version_ttl=0)):
         yield Site(running, engine, tokens)
     engine.dispose()
@@ -218,13 +213,8 @@ def test_drafts_are_seen_by_their_agency_and_planners_only(site: Site) -> None:
     assert working.status_code == 200
     assert (working.json()["title"], working.json()["version"]) == ("미공개 초안", draft["version"])
     refused = http.get(f"/api/projects/{draft['code']}/working", headers=site.as_("water"))
-    assert "unpublished work" in _problem_detail(refused, 403)
+    _problem(refused, 403)
+    assert "unpublished work" in refused.json()["detail"]
     assert draft["code"] in [
         d["code"] for d in http.get("/api/drafts", headers=site.as_("admin")).json()
     ]
-
-
-def _problem_detail(response: httpx.Response, status: int) -> str:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    return str(response.json()["detail"])

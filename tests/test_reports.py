@@ -16,11 +16,10 @@ import pytest
 from PIL import ExifTags, Image
 from sqlalchemy import Engine, text
 
-from geo.accounts import NewUser, add_user, issue_token
 from geo.settings import Settings
 from geo.store.database import drop_database, engine_for
 from tests import city
-from tests.conftest import Server, hand_made_city, serve
+from tests.conftest import Server, hand_made_city, serve, signed_in
 
 PROBLEM = "application/problem+json"
 CODE = city.ROAD.code  # TEST-ROADS, contractor (주)한빛시험토건, 127.0000..127.0010 at 37.5
@@ -61,20 +60,18 @@ def site(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     url = hand_made_city(settings, name)
     engine = engine_for(url)
     files = tmp_path_factory.mktemp("files")
-    tokens = {}
     with engine.begin() as conn:
-        for who, role, agency, company in (
-            ("builder", "contractor", None, city.ROAD.contractor),
-            ("stranger", "contractor", None, "(주)다른건설"),
-            ("roads", "official", "TEST-ROADS", None),
-            ("water", "official", "TEST-WATER", None),
-            ("admin", "admin", None, None),
-        ):
-            user = add_user(
-                conn,
-                NewUser(f"{who}@allimi.test", who, role, "a long enough password", agency, company),
-            )
-            tokens[who], _ = issue_token(conn, user, "session", None, 3600)
+        people = signed_in(
+            conn,
+            [
+                ("builder", "contractor", None, city.ROAD.contractor),
+                ("stranger", "contractor", None, "(주)다른건설"),
+                ("roads", "official", "TEST-ROADS"),
+                ("water", "official", "TEST-WATER"),
+                ("admin", "admin"),
+            ],
+        )
+    tokens = {who: token for who, (_, token) in people.items()}
     running_settings = Settings(
         database_url=url, version_ttl=0, files_dir=files, upload_max_mb=MAX_MB, upload_max_files=3
     )
