@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from api.city import City, city
 from api.database import database
 from geo.disclosure import SHOWS_SAMPLE
-from geo.flags import AHEAD_POINTS, BEHIND_POINTS, STALE_DAYS
+from geo.flags import AHEAD_POINTS, BEHIND_POINTS, PHOTO_FAR_M, STALE_DAYS
 from geo.jurisdiction import AGENCIES
 from geo.settings import Settings
 
@@ -95,5 +95,6 @@ async def config(request: Request, here: Annotated[City, Depends(city)]) -> Conf
             "stale_days": STALE_DAYS,
             "behind_points": BEHIND_POINTS,
             "ahead_points": AHEAD_POINTS,
+            "photo_far_m": PHOTO_FAR_M,
         },
     )

@@ -54,7 +54,7 @@ def _page(template: str, here: City, lang: str | None) -> HTMLResponse:
     }
     page = templates.get_template(template).render(
         lang=lang,
-        t=lambda key: message(lang, key, **values),
+        t=lambda key, **slots: message(lang, key, **values, **slots),
         languages=[(code, messages(code).get("language.name", code)) for code in j.languages],
     )
     return HTMLResponse(page)

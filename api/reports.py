@@ -68,6 +68,7 @@ def file_store(request: Request) -> FileStore:
 
 
 Files = Annotated[FileStore, Depends(file_store)]
+Contractors = Annotated[Principal, Depends(requires("contractor"))]
 
 
 async def _form(request: Request, settings: Settings) -> tuple[dict[str, Any], list[UploadFile]]:
@@ -159,16 +160,19 @@ async def reject(report_id: ReportId, who: Deciders, store: Store) -> dict[str, 
     return await _decide(who, store, report_id, False)
 
 
+def _file(files: FileStore, path: str, media_type: str, title: str, cache: str) -> FileResponse:
+    headers = {"Content-Security-Policy": "default-src 'none'; sandbox", "Cache-Control": cache}
+    if media_type == uploads.PDF:
+        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(title)}"
+    return FileResponse(files.open(path), media_type=media_type, headers=headers)
+
+
 async def _serve(db: Database, files: FileStore, sha256: str, thumbnail: bool) -> FileResponse:
     row = await db.first(documents.stored_file(sha256, thumbnail))
     if row is None or not files.open(row[0]).is_file():
         raise Problem(404, f"No public document has the file {sha256}.", param="sha256")
     path, media_type, title = row
-    headers = {"Content-Security-Policy": "default-src 'none'; sandbox",
-               "Cache-Control": "public, max-age=86400"}  # fmt: skip
-    if media_type == uploads.PDF:
-        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(title)}"
-    return FileResponse(files.open(path), media_type=media_type, headers=headers)
+    return _file(files, path, media_type, title, cache="public, max-age=86400")
 
 
 FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -191,3 +195,53 @@ async def thumbnail(
 ) -> FileResponse:
     """The thumbnail of a photo of an approved progress report (WebP)."""
     return await _serve(db, files, sha256, True)
+
+
+@router.get("/api/reports/assigned", responses={403: REFUSALS[403]})
+async def assigned(who: Contractors, store: Store) -> list[dict[str, Any]]:
+    """The projects this contractor is named on, with the reports it made on each and their
+    state (pending, approved, rejected)."""
+    return await refusals_as_problems(store, lambda conn: reports.assigned(conn, actor_of(who)))
+
+
+async def _private(
+    who: Principal, store: Writer, files: FileStore, report_id: int, sha256: str, thumbnail: bool
+) -> FileResponse:
+    found = await refusals_as_problems(
+        store,
+        lambda conn: reports.report_file(conn, actor_of(who), report_id, sha256,
+                                         thumbnail=thumbnail),
+    )  # fmt: skip
+    if not files.open(found.path).is_file():
+        raise Problem(404, f"Report {report_id}'s file {sha256} is not in the file store.",
+                      param="sha256")  # fmt: skip
+    return _file(files, found.path, found.media_type, found.title, cache="private, no-store")
+
+
+PRIVATE_RESPONSES = {**FILE_RESPONSES, 403: REFUSALS[403]}
+
+
+@router.get(
+    "/api/reports/{report_id}/files/{sha256}",
+    response_class=FileResponse,
+    responses=PRIVATE_RESPONSES,
+)
+async def report_file(
+    report_id: ReportId, sha256: Sha256, who: Reporters, store: Store, files: Files
+) -> FileResponse:
+    """A file of a report, pending or decided, for the officials of the project's agency,
+    the contractor named on it and admins (the public's copy is ``/files/{sha256}`` once the
+    report is approved)."""
+    return await _private(who, store, files, report_id, sha256, False)
+
+
+@router.get(
+    "/api/reports/{report_id}/files/{sha256}/thumbnail",
+    response_class=FileResponse,
+    responses=PRIVATE_RESPONSES,
+)
+async def report_thumbnail(
+    report_id: ReportId, sha256: Sha256, who: Reporters, store: Store, files: Files
+) -> FileResponse:
+    """The thumbnail of a report's photo, for who may see the report (WebP)."""
+    return await _private(who, store, files, report_id, sha256, True)

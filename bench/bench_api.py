@@ -173,6 +173,18 @@ def percentile(values: Sequence[float], q: float) -> float:
 # --- configuration ------------------------------------------------------------------------
 
 
+def measurement_arguments(parser: argparse.ArgumentParser) -> None:
+    """The bounds of each measurement and the sample, as every benchmark here takes them."""
+    parser.add_argument(
+        "--duration", type=float, default=15.0, help="seconds per measurement (upper bound)"
+    )
+    parser.add_argument(
+        "--max-requests", type=int, default=20_000, help="requests per measurement (upper bound)"
+    )
+    parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per query")
+    parser.add_argument("--points", type=int, default=2000, help="sample points (upper bound)")
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -189,14 +201,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="uvicorn worker processes for the 16-client runs (see bench/README.md before "
         "raising it: uvicorn's --workers mode leaves Nagle's algorithm on)",
     )
-    parser.add_argument(
-        "--duration", type=float, default=15.0, help="seconds per measurement (upper bound)"
-    )
-    parser.add_argument(
-        "--max-requests", type=int, default=20_000, help="requests per measurement (upper bound)"
-    )
-    parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per query")
-    parser.add_argument("--points", type=int, default=2000, help="sample points (upper bound)")
+    measurement_arguments(parser)
     parser.add_argument(
         "--survey-seconds", type=float, default=30.0, help="time bound of each tile-size survey"
     )
@@ -274,13 +279,16 @@ def portal() -> FastAPI:
 
 @contextmanager
 def api_server(
-    database_url: str, workers: int, settings: Mapping[str, str] | None = None
+    database_url: str,
+    workers: int,
+    settings: Mapping[str, str] | None = None,
+    app: str = "bench_api:portal",
 ) -> Iterator[Server]:
-    """Serve the API on a free loopback port until the block ends; ``settings`` (ALLIMI_...
-    variables) override those below."""
+    """Serve the API (the factory ``app`` of a module in bench/) on a free loopback port until
+    the block ends; ``settings`` (ALLIMI_... variables) override those below."""
     port = free_port()
     command = [
-        sys.executable, "-m", "uvicorn", "bench_api:portal", "--factory",
+        sys.executable, "-m", "uvicorn", app, "--factory",
         "--app-dir", str(ROOT / "bench"),
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--log-level", "warning", "--no-access-log",

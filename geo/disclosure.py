@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from geo.changelog import REVISED
 from geo.filters import ProjectFilter
-from geo.flags import flags_json
+from geo.flags import flags_json, photo_flags
 from geo.sql import Query, identifier
 
 COORDINATE_DECIMALS = 6  # ~0.1 m
@@ -195,7 +195,9 @@ DETAIL = """
                     -- it may not show the works (geo.reports)
                     'thumbnail_url', CASE WHEN doc.thumbnail_path IS NOT NULL
                                      THEN doc.url || '/thumbnail' END,
-                    'taken_at', doc.taken_at, 'flag', doc.flag
+                    'taken_at', doc.taken_at, 'flag', doc.flag,
+                    'photo_flags', CASE WHEN doc.flag IS NOT NULL
+                                   THEN {photo_flags} END
                 ) ORDER BY doc.published_on, doc.id), '[]'::json)
                 FROM documents doc WHERE doc.project_id = p.id)
         ))::json"""
@@ -209,7 +211,10 @@ PROJECT = """
 def project_feature(code: str) -> Query:
     """The full disclosure of one published project as a GeoJSON Feature (text); no row when
     no published project has ``code``."""
-    detail = Query.compose(DETAIL, summary=SUMMARY, started=STARTED).sql
+    detail = Query.compose(
+        DETAIL, summary=SUMMARY, started=STARTED,
+        photo_flags=photo_flags("doc.taken_position", "doc.taken_at"),
+    ).sql  # fmt: skip
     return Query.compose(
         PROJECT,
         {"code": code, "revisable": list(REVISED)},

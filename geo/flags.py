@@ -11,6 +11,7 @@ from geo.sql import identifier
 STALE_DAYS = 60  # no update for this long while works are under way
 BEHIND_POINTS = 10  # physical progress this many points behind plan
 AHEAD_POINTS = 15  # money paid this many points ahead of physical progress
+PHOTO_FAR_M = 200  # a report's photo taken farther than this from the works is flagged
 
 
 def active(p: str = "p") -> str:
@@ -43,3 +44,26 @@ def flags_json(p: str = "p") -> str:
 def any_flag(p: str = "p") -> str:
     """Whether project row ``p`` raises any flag."""
     return "(" + " OR ".join(f"coalesce({v}, false)" for v in flags(p).values()) + ")"
+
+
+def period(p: str = "p") -> tuple[str, str]:
+    """The first and last day of project row ``p``'s works, planned or actual."""
+    return (
+        f"least({p}.planned_start, coalesce({p}.actual_start, {p}.planned_start))",
+        f"greatest({p}.planned_end, coalesce({p}.actual_end, {p}.planned_end))",
+    )
+
+
+def photo_flags(position: str, taken_at: str, p: str = "p") -> str:
+    """A JSON object of why a photo taken at ``position`` (a 4326 point) on ``taken_at`` (a
+    timestamp) may not show the works of project row ``p``: ``far_m``, its distance in metres
+    when over PHOTO_FAR_M, and ``outside_on``, the day it was taken when outside the works'
+    period; each null when the photo does not say or the rule holds."""
+    begins, ends = period(p)
+    distance = f"ST_Distance(({position})::geography, {p}.geom::geography)"
+    return (
+        f"json_build_object('far_m', CASE WHEN {distance} > {PHOTO_FAR_M} "
+        f"THEN round({distance}::numeric) END, "
+        f"'outside_on', CASE WHEN ({taken_at})::date NOT BETWEEN {begins} AND {ends} "
+        f"THEN ({taken_at})::date END)"
+    )

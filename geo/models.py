@@ -207,6 +207,7 @@ class Project(Base):
         Index("ix_projects_category_status", "category", "status"),
         Index("ix_projects_agency_code", "agency_code"),
         Index("ix_projects_district_code", "district_code"),
+        Index("ix_projects_contractor", "contractor"),
         Index("ix_projects_planned_dates", "planned_start", "planned_end"),
         Index(
             "ix_projects_search_text",

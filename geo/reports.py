@@ -4,7 +4,8 @@ official's (or an admin's) are approved as they are made.
 An approved report moves the project's progress and money spent (when it is the latest one)
 and, for a published project, appends a ``report`` entry to the change log, in the caller's
 transaction. Its photos are flagged when their EXIF says they were taken more than
-``FAR_M`` from the works or outside the project's period: the disclosure shows the sentence.
+``geo.flags.PHOTO_FAR_M`` from the works or outside the project's period: the disclosure
+shows the sentence.
 Pending and rejected reports, and their files, are never public (``disclosed`` views).
 """
 
@@ -20,12 +21,12 @@ from pydantic import StringConstraints, TypeAdapter, ValidationError
 from sqlalchemy import Connection, text
 
 from geo.changelog import Change, append
+from geo.flags import period, photo_flags
 from geo.project_writes import Actor, Money, Percent, WriteError
 from geo.uploads import FileStore, Prepared, Staging
 
 REPORTERS = ("contractor", "official", "admin")
 DECIDERS = ("official", "admin")
-FAR_M = 200.0  # a photo taken farther from the project's geometry is flagged
 PHOTO = "illustration"  # OC4IDS document types
 DOCUMENT = "physicalProgressReport"
 LONGEST_TITLE = 200
@@ -43,8 +44,7 @@ REQUIRED = ("reported_on", "actual", "spent_to_date")
 PROJECT = """
     SELECT p.id, p.code, p.agency_code, p.contractor, p.published, p.withdrawn_at,
            p.progress_actual, p.progress_planned, p.spent,
-           least(p.planned_start, coalesce(p.actual_start, p.planned_start)) AS begins,
-           greatest(p.planned_end, coalesce(p.actual_end, p.planned_end)) AS ends
+           {begins} AS begins, {ends} AS ends
     FROM projects p WHERE {where} AND NOT p.is_sample
     FOR UPDATE
 """
@@ -54,26 +54,53 @@ REPORT = """
     FROM progress_reports r LEFT JOIN users u ON u.id = r.submitted_by
     WHERE r.id = :id FOR UPDATE OF r
 """
+# A file of a report not yet public is served to who may see the report (``report_file``)
+PRIVATE_URL = "'/api/reports/' || r.id || '/files/' || d.sha256"
 PENDING = """
-    SELECT r.id, p.code AS project, p.agency_code AS agency, r.reported_on, r.actual, r.planned,
-           r.spent_to_date, r.note, u.role AS submitted_role,
+    SELECT r.id, p.code AS project, p.title, p.agency_code AS agency, r.reported_on, r.actual,
+           r.planned, r.spent_to_date, r.note, u.role AS submitted_role,
            coalesce((SELECT json_agg(json_build_object(
-                        'title', d.title, 'media_type', d.media_type, 'url', d.url,
+                        'title', d.title, 'media_type', d.media_type, 'url', {private_url},
                         'thumbnail_url', CASE WHEN d.thumbnail_path IS NOT NULL
-                                         THEN d.url || '/thumbnail' END,
-                        'flag', d.flag) ORDER BY d.id)
+                                         THEN {private_url} || '/thumbnail' END,
+                        'flag', d.flag,
+                        'photo_flags', CASE WHEN d.flag IS NOT NULL THEN {photo_flags} END)
+                        ORDER BY d.id)
                      FROM documents d WHERE d.report_id = r.id), '[]'::json) AS documents
     FROM progress_reports r JOIN projects p ON p.id = r.project_id
     LEFT JOIN users u ON u.id = r.submitted_by
     WHERE r.state = 'pending' AND (CAST(:agency AS text) IS NULL OR p.agency_code = :agency)
     ORDER BY r.id
+""".format(  # noqa: S608 - the URL and the flags are constant SQL of this package
+    private_url=PRIVATE_URL, photo_flags=photo_flags("d.taken_position", "d.taken_at")
+)
+# The projects a contractor is named on, with the reports it made on them
+ASSIGNED = """
+    SELECT p.code, p.title, p.agency_code AS agency, p.status, p.published, p.currency,
+           p.progress_actual, p.progress_planned, p.spent, p.budget,
+           p.planned_start, p.planned_end,
+           coalesce((SELECT json_agg(json_build_object(
+                        'id', r.id, 'reported_on', r.reported_on, 'actual', r.actual,
+                        'spent_to_date', r.spent_to_date, 'state', r.state,
+                        'files', (SELECT count(*) FROM documents d WHERE d.report_id = r.id))
+                        ORDER BY r.reported_on DESC)
+                     FROM progress_reports r WHERE r.project_id = p.id), '[]'::json) AS reports
+    FROM projects p
+    WHERE p.contractor = :contractor AND p.withdrawn_at IS NULL AND NOT p.is_sample
+    ORDER BY p.planned_end DESC, p.code LIMIT :limit
 """
-# How far (m) a photo was taken from the works, and whether its date lies outside the period
-PLACE = """
-    SELECT ST_Distance(p.geom::geography,
-                       ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)
-    FROM projects p WHERE p.id = :id
+LONGEST_LIST = 500
+REPORT_FILE = """
+    SELECT d.file_path, d.thumbnail_path, d.media_type, d.title,
+           p.agency_code, p.contractor
+    FROM documents d JOIN progress_reports r ON r.id = d.report_id
+    JOIN projects p ON p.id = r.project_id
+    WHERE d.report_id = :report AND d.sha256 = :sha256
+    LIMIT 1
 """
+# Why a photo about to be stored may not show the works (geo.flags.photo_flags)
+PHOTO_AT = photo_flags("ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)", "CAST(:taken AS timestamp)")
+PLACE = f"SELECT {PHOTO_AT} FROM projects p WHERE p.id = :id"  # noqa: S608 - constant SQL
 
 
 @dataclass(frozen=True)
@@ -96,7 +123,9 @@ def _may_decide_for(actor: Actor, agency: str, verb: str = "decides on reports o
 
 def _project(conn: Connection, where: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """The project, locked until the transaction ends; 404 when there is none."""
-    row = conn.execute(text(PROJECT.format(where=where)), params).mappings().first()
+    begins, ends = period()
+    statement = PROJECT.format(where=where, begins=begins, ends=ends)
+    row = conn.execute(text(statement), params).mappings().first()
     if row is None:
         raise WriteError(404, f"There is no such project ({', '.join(map(str, params.values()))}).")
     return dict(row)
@@ -120,30 +149,28 @@ def _checked(values: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def distance_sentence(metres: float) -> str:
-    """How far away a photo was taken, as the disclosure says it."""
-    if metres < 1000:
-        return f"photo taken {round(metres)} m away"
-    return f"photo taken {metres / 1000:.1f} km away"
+def photo_sentence(
+    far_m: float | None, outside_on: str | None, project: Mapping[str, Any]
+) -> str | None:
+    """Why a photo may not show the works, as the disclosure says it; None when it may."""
+    said = []
+    if far_m is not None:
+        said.append(f"photo taken {round(far_m)} m away" if far_m < 1000
+                    else f"photo taken {far_m / 1000:.1f} km away")  # fmt: skip
+    if outside_on is not None:
+        said.append(
+            f"photo taken on {outside_on}, outside the project's period "
+            f"({project['begins']} to {project['ends']})"
+        )
+    return "; ".join(said) or None
 
 
 def _flag(conn: Connection, project: Mapping[str, Any], file: Prepared) -> str | None:
-    """The sentences saying why a photo may not show the works, or None."""
-    said = []
-    if file.position is not None:
-        lon, lat = file.position
-        metres = conn.execute(text(PLACE), {"lon": lon, "lat": lat, "id": project["id"]})
-        far = float(metres.scalar_one())
-        if far > FAR_M:
-            said.append(distance_sentence(far))
-    if file.taken_at is not None:
-        day = file.taken_at.date()
-        if not project["begins"] <= day <= project["ends"]:
-            said.append(
-                f"photo taken on {day}, outside the project's period "
-                f"({project['begins']} to {project['ends']})"
-            )
-    return "; ".join(said) or None
+    lon, lat = file.position or (None, None)
+    found = conn.execute(
+        text(PLACE), {"lon": lon, "lat": lat, "taken": file.taken_at, "id": project["id"]}
+    ).scalar_one()
+    return photo_sentence(found["far_m"], found["outside_on"], project)
 
 
 def _store_files(
@@ -306,7 +333,40 @@ def pending(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
         raise WriteError(403, f"A {actor.role} does not decide on reports.")
     agency = actor.agency if actor.role == "official" else None
     rows = conn.execute(text(PENDING), {"agency": agency}).mappings()
-    return [
-        {k: (format(v, "f") if isinstance(v, Decimal) else v) for k, v in row.items()}
-        for row in rows
-    ]
+    return [_plain(dict(row)) for row in rows]
+
+
+def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (format(v, "f") if isinstance(v, Decimal) else v) for k, v in row.items()}
+
+
+def assigned(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
+    """The projects a contractor is named on (not withdrawn), with the reports on each."""
+    if actor.role != "contractor":
+        raise WriteError(403, f"A {actor.role} is not named on projects as their contractor.")
+    rows = conn.execute(text(ASSIGNED), {"contractor": actor.contractor, "limit": LONGEST_LIST})
+    return [_plain(dict(row)) for row in rows.mappings()]
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    path: str
+    media_type: str
+    title: str
+
+
+def report_file(
+    conn: Connection, actor: Actor, report_id: int, sha256: str, *, thumbnail: bool
+) -> ReportFile:
+    """A file of a report, pending or decided, for who may see the report: the officials of
+    the project's agency, the contractor named on it, and admins."""
+    params = {"report": report_id, "sha256": sha256}
+    row = conn.execute(text(REPORT_FILE), params).mappings().first()
+    found = dict(row) if row else {}
+    path = found.get("thumbnail_path" if thumbnail else "file_path")
+    if path is None:
+        raise WriteError(404, f"Report {report_id} has no such file.")
+    if actor.role not in REPORTERS:
+        raise WriteError(403, f"A {actor.role} does not see the files of reports.")
+    _may_report(actor, found)
+    return ReportFile(path, "image/webp" if thumbnail else found["media_type"], found["title"])

@@ -1,11 +1,13 @@
 """The officials' editor in a real browser: an official signs in, draws a project's area on
 the map, fills its form by typing, is told what is missing next to the field, saves it
 published, edits it (a money change needs its reason), and the public map and the change log
-show it."""
+show it; a contractor reports progress with a photo, the official reopens a draft, approves
+the report, and the public disclosure shows it."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,6 +20,7 @@ from geo.settings import Settings
 from geo.store.database import drop_database, engine_for
 from tests import city
 from tests.conftest import Server, hand_made_city, serve
+from tests.test_reports import KM_NORTH, photo
 from tests.test_web import _axe, csp_violations, shot, watched
 
 EMAIL, PASSWORD = "roads@allimi.test", "a long enough password"
@@ -215,5 +218,104 @@ def test_an_edit_made_meanwhile_elsewhere_is_not_overwritten(browser: Browser, s
     page.get_by_label("Actual progress (%)").fill("50")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#form-status")).to_contain_text("is on the public map")
+    assert csp_violations(page) == []
+    page.close()
+
+
+BUILDER = "builder@allimi.test"
+
+
+def _sign_in_as(page: Page, email: str) -> None:
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_a_contractors_photo_report_is_public_once_an_official_approves_it(
+    browser: Browser, site: Site, tmp_path
+) -> None:
+    engine = engine_for(site.url)
+    with engine.begin() as conn:
+        add_user(conn, NewUser(BUILDER, "Lee Builder", "contractor", PASSWORD, None,
+                               city.ROAD.contractor))  # fmt: skip
+    engine.dispose()
+    taken_far = tmp_path / "현장.jpg"
+    taken_far.write_bytes(photo(KM_NORTH))
+
+    page = open_editor(browser, site)
+    _sign_in_as(page, BUILDER)
+    expect(page.locator("#who")).to_have_text("Lee Builder (contractor)")
+    expect(page.get_by_role("heading", name="Your projects: 1")).to_be_visible()
+    expect(page.locator("#edit-map")).to_be_hidden()
+    project = page.locator(".assigned-project", has_text=city.ROAD.title)
+    project.get_by_role("button", name="Report progress").click()
+    page.get_by_label("Date of the report").fill("2026-08-10")
+    page.get_by_label("Progress reached (%)").fill("62")
+    page.get_by_label("Spent up to that date").fill("620000000")
+    expect(page.locator("#r-spent_to_date-hint")).to_have_text("₩620,000,000")
+    page.get_by_label("Note").fill("포장 2구간 완료")
+    page.get_by_label("Photos and documents").set_input_files(str(taken_far))
+    page.get_by_role("button", name="Send the report").click()
+    expect(page.locator(".form-status.ok")).to_have_text(
+        f"Your report on {city.ROAD.code} was sent. It is public once an official of the agency "
+        "approves it."
+    )
+    expect(project.locator(".state-pending")).to_have_text("waiting for approval")
+    assert _axe(page) == []
+    shot(page, "editor-contractor-report")
+    public = site.server.http.get(f"/api/projects/{city.ROAD.code}").json()["properties"]
+    assert "2026-08-10" not in [r["reported_on"] for r in public["reports"]]
+    page.get_by_role("button", name="Sign out").click()
+
+    # a draft of the official's agency waits in the drafts list
+    token = site.server.http.post(
+        "/api/auth/token", data={"username": EMAIL, "password": PASSWORD}
+    ).json()["access_token"]
+    draft = site.server.http.post(
+        "/api/projects",
+        json={"title": "시험로 배수 개선 초안", "category": "road", "project_type": "construction",
+              "status": "preparation", "budget": "80000000", "planned_start": "2027-04-01",
+              "planned_end": "2027-06-30", "geometry": "POINT(127.0151 37.5151)"},
+        headers={"Authorization": f"Bearer {token}"},
+    )  # fmt: skip
+    assert draft.status_code == 201, draft.text
+
+    _sign_in_as(page, EMAIL)
+    page.locator("#project-form").wait_for()
+    page.get_by_role("button", name="Drafts").click()
+    page.get_by_role("button", name="시험로 배수 개선 초안").click()
+    expect(page.locator("#f-title")).to_have_value("시험로 배수 개선 초안")
+    expect(page.get_by_label("Published: shown on the public map")).not_to_be_checked()
+
+    pending = page.get_by_role("button", name="Reports to approve (1)")
+    pending.click()
+    waiting = page.locator(".pending-report", has_text=city.ROAD.title)
+    expect(waiting).to_contain_text("포장 2구간 완료")
+    expect(waiting.locator(".photo-flag")).to_have_text(
+        re.compile(r"⚠ Photo taken 1(\.0)? km from the works")
+    )
+    expect(waiting.locator("img")).to_have_attribute("src", re.compile(r"^blob:"))
+    assert waiting.locator("img").evaluate("image => image.naturalWidth") > 0
+    assert _axe(page) == []
+    shot(page, "editor-pending-report")
+    waiting.get_by_role("button", name="Approve and publish").click()
+    expect(waiting).to_contain_text("Approved: the report of")
+    expect(page.get_by_role("button", name="Reports to approve (0)")).to_be_visible()
+
+    # the public disclosure shows it; the signed-in official goes from it back to the editor
+    page.goto(f"{site.server.base}/?lang=en&project={city.ROAD.code}")
+    disclosure = page.locator("article.disclosure")
+    expect(disclosure).to_contain_text("포장 2구간 완료")
+    expect(disclosure).to_contain_text("62")
+    photo_item = disclosure.locator(".documents li", has=page.locator("img[src$='/thumbnail']"))
+    expect(photo_item.locator(".photo-flag")).to_have_text(
+        re.compile(r"Photo taken 1(\.0)? km from the works")
+    )
+    assert photo_item.locator("img").evaluate("image => image.naturalWidth") > 0
+    photo_item.scroll_into_view_if_needed()
+    shot(page, "editor-approved-public")
+    page.get_by_role("link", name="Edit this project").click()
+    expect(page.locator("#f-title")).to_have_value(city.ROAD.title)
+    expect(page.get_by_role("heading", name="Report progress")).to_be_visible()
     assert csp_violations(page) == []
     page.close()

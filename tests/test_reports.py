@@ -194,6 +194,52 @@ def test_a_contractors_report_is_public_only_once_approved(site: Site) -> None:
     assert "already approved" in again.json()["detail"] and again.status_code == 409
 
 
+def test_a_pending_reports_files_are_seen_by_who_may_see_the_report(site: Site) -> None:
+    made = _report(
+        site, "builder", "2026-07-16", [("pending.jpg", photo(taken="2026:07:16 08:00:00"))]
+    )
+    assert made.status_code == 201, made.text
+    queue = site.server.http.get("/api/reports/pending", headers=site.as_("roads")).json()
+    waiting = next(r for r in queue if r["id"] == made.json()["id"])
+    (document,) = waiting["documents"]
+    sha = made.json()["files"][0].rsplit("/", 1)[1]
+    assert document["url"] == f"/api/reports/{made.json()['id']}/files/{sha}"
+    for who in ("roads", "builder", "admin"):
+        seen = site.server.http.get(document["url"], headers=site.as_(who))
+        assert seen.status_code == 200, (who, seen.text)
+        assert seen.headers["content-type"] == "image/jpeg"
+        assert seen.headers["cache-control"] == "private, no-store"
+        thumbnail = site.server.http.get(document["thumbnail_url"], headers=site.as_(who))
+        assert thumbnail.headers["content-type"] == "image/webp"
+    for who, why in (("water", "its own agency only"), ("stranger", "it is named on")):
+        refused = site.server.http.get(document["url"], headers=site.as_(who))
+        assert _problem(refused, 403) == [] and why in refused.json()["detail"]
+    assert _problem(site.server.http.get(document["url"]), 401) == ["Authorization"]
+    other = f"/api/reports/{made.json()['id']}/files/{'0' * 64}"
+    missing = site.server.http.get(other, headers=site.as_("roads"))
+    assert _problem(missing, 404) == [] and "has no such file" in missing.json()["detail"]
+    assert site.server.http.get(f"/files/{sha}").status_code == 404
+    rejected = site.server.http.post(
+        f"/api/reports/{made.json()['id']}/reject", headers=site.as_("roads")
+    )
+    assert rejected.json()["state"] == "rejected"
+    assert site.server.http.get(f"/files/{sha}").status_code == 404
+    assert site.server.http.get(document["url"], headers=site.as_("builder")).status_code == 200
+
+
+def test_a_contractor_sees_its_projects_and_the_state_of_its_reports(site: Site) -> None:
+    made = _report(site, "builder", "2026-07-17", [])
+    assert made.status_code == 201, made.text
+    mine = site.server.http.get("/api/reports/assigned", headers=site.as_("builder")).json()
+    assert [p["code"] for p in mine] == [CODE]
+    states = {r["id"]: r["state"] for r in mine[0]["reports"]}
+    assert states[made.json()["id"]] == "pending"
+    assert site.server.http.get("/api/reports/assigned", headers=site.as_("stranger")).json() == []
+    refused = site.server.http.get("/api/reports/assigned", headers=site.as_("roads"))
+    assert _problem(refused, 403) == ["Authorization"]
+    site.server.http.post(f"/api/reports/{made.json()['id']}/reject", headers=site.as_("roads"))
+
+
 def test_served_photos_keep_only_their_position_and_date(site: Site) -> None:
     made = _report(site, "roads", "2026-07-20", [("far.jpg", photo(KM_NORTH))])
     assert made.status_code == 201, made.text
@@ -210,6 +256,8 @@ def test_served_photos_keep_only_their_position_and_date(site: Site) -> None:
     assert served.info.get("exif") is not None and b"SN-0042" not in served.info["exif"]
     shown = next(d for d in _public(site)["documents"] if d["url"] == url)
     assert shown["flag"] == "photo taken 1.0 km away"
+    assert shown["photo_flags"]["outside_on"] is None  # what each language says it from
+    assert round(shown["photo_flags"]["far_m"] / 100) == 10
     assert shown["taken_at"] == "2026-07-10T09:30:00"
 
 
@@ -221,6 +269,7 @@ def test_a_photo_taken_before_the_works_is_flagged(site: Site) -> None:
     assert shown["flag"] == (
         "photo taken on 2024-01-02, outside the project's period (2026-01-05 to 2027-03-31)"
     )
+    assert shown["photo_flags"] == {"far_m": None, "outside_on": "2024-01-02"}
 
 
 def test_a_pdf_is_served_as_an_attachment(site: Site) -> None:

@@ -1,12 +1,15 @@
 // The officials' editor: signs in, then composes the map component (map.js, as the public map
 // does) with Leaflet-Geoman's drawing tools, and the project form (projectform.js) that saves
 // through the write API: POST a new project, PATCH one opened by its code (If-Match: the
-// version it was opened at), DELETE to withdraw it with a reason.
+// version it was opened at), DELETE to withdraw it with a reason. Officials also report
+// progress and decide on their contractors' reports (reports.js); a contractor signing in here
+// gets the projects it is named on and the report form, without the map.
 import { getJson } from "./api.js";
-import { h, setTimeZone } from "./format.js";
+import { date, h, setTimeZone } from "./format.js";
 import { apply as applyLanguage, lang, setup as setupLanguage, t } from "./i18n.js";
 import { CLICK_ZOOM, createMap } from "./map.js";
 import { createProjectForm } from "./projectform.js";
+import { createReportForm, showAssigned, showPending } from "./reports.js";
 import { call, forget, signedIn, signIn, signOut } from "./session.js";
 
 const WRITERS = ["official", "admin"];
@@ -18,13 +21,16 @@ let config, layers, me;
 let map = null; // the map component, once signed in
 let drawn = null; // the layer group of the geometry being edited
 let form = null;
+let reportBox = null; // the progress report of the opened project, below its form
 let opened = null; // {code, version} of the project being edited; null for a new one
 
 // ---- sign-in ------------------------------------------------------------------------------
 
 function showSignIn(message = "") {
   $("sign-in").hidden = false;
-  for (const id of ["edit-map", "editor-panel", "find", "who", "new-project", "sign-out"]) $(id).hidden = true;
+  for (const id of ["edit-map", "editor-panel", "find", "who", "new-project", "drafts", "pending", "sign-out"]) {
+    $(id).hidden = true;
+  }
   const error = $("sign-in-error");
   error.hidden = !message;
   error.textContent = message;
@@ -55,12 +61,18 @@ async function enter() {
   $("who").textContent = t("editor.signedInAs", { name: me.name, role: t(`editor.role.${me.role}`) });
   $("sign-out").hidden = false;
   $("sign-in").hidden = true;
+  document.body.classList.toggle("reporting", me.role === "contractor");
+  if (me.role === "contractor") {
+    $("editor-panel").hidden = false;
+    return showAssigned($("editor-body"), { config, onRefused: refusedReport });
+  }
   if (!WRITERS.includes(me.role)) {
     $("editor-panel").hidden = false;
     $("editor-body").replaceChildren(h("p", { class: "form-status bad", role: "alert" }, t("editor.notAWriter")));
     return;
   }
-  for (const id of ["edit-map", "editor-panel", "find", "new-project"]) $(id).hidden = false;
+  for (const id of ["edit-map", "editor-panel", "find", "new-project", "drafts", "pending"]) $(id).hidden = false;
+  countPending();
   if (!map) startMap();
   form = null;
   ensureForm();
@@ -159,8 +171,8 @@ async function find(event) {
   event.preventDefault();
   const q = $("find-q").value.trim();
   if (!q) return;
-  const direct = await call("GET", `/api/projects/${encodeURIComponent(q)}`);
-  if (direct.ok) return openProject(q, direct.body);
+  const direct = await call("GET", `/api/projects/${encodeURIComponent(q)}/working`);
+  if (direct.ok) return openProject(q);
   const data = await getJson(`/api/projects?${new URLSearchParams({ q, limit: 20 })}`, "find");
   showChoices(t("editor.found", { q, n: data.numberMatched }), data.features);
 }
@@ -185,14 +197,68 @@ function showChoices(heading, features) {
 
 function ensureForm() {
   if (!form) {
-    form = createProjectForm($("editor-body"), {
+    const formBox = h("div", {});
+    reportBox = h("section", { class: "report-section", "aria-labelledby": "report-title", hidden: true });
+    $("editor-body").replaceChildren(formBox, reportBox);
+    form = createProjectForm(formBox, {
       config, me, onGeometry: typedGeometry, onSave: save, onWithdraw: withdraw,
     });
   }
 }
 
+// Below an opened project's form: a progress report (an official's is public at once).
+function showReportForm(project) {
+  const box = h("div", {});
+  reportBox.replaceChildren(h("h2", { id: "report-title" }, t("reports.title")),
+    h("p", { class: "field-hint" }, t("reports.officialHint")), box);
+  reportBox.hidden = Boolean(project.withdrawn_at);
+  createReportForm(box, { config, code: project.code, project, onRefused: refusedReport,
+    onDone: () => openProject(project.code, { keepStatus: true }) });
+}
+
+// A refused report that no form field explains: the session is over, or it is not allowed.
+function refusedReport(answer) {
+  if (answer.status === 401) {
+    forget();
+    return showSignIn(t("editor.signedOut"));
+  }
+  $("editor-body").prepend(h("p", { class: "form-status bad", role: "alert" }, t("editor.forbidden")));
+}
+
+// ---- drafts and reports to decide ---------------------------------------------------------
+
+async function showDrafts() {
+  const answer = await call("GET", "/api/drafts");
+  const mine = answer.ok ? answer.body : [];
+  form = null;
+  $("editor-body").replaceChildren(
+    h("h2", { id: "form-title", tabindex: "-1" }, t("editor.draftsTitle", { n: mine.length })),
+    mine.length ? h("ul", { class: "choices" }, mine.map((d) => h("li", {},
+      h("button", { type: "button", class: "choice", onclick: () => openProject(d.code) },
+        d.title, h("span", { class: "muted" }, ` ${d.code} · ${t("editor.changedOn", { date: date(d.updated_at) })}`)))))
+      : h("p", { class: "muted" }, t("editor.noDrafts")),
+    h("button", { type: "button", onclick: () => (opened ? openProject(opened.code) : newProject()) }, t("editor.back")));
+  $("form-title").focus();
+}
+
+function showPendingReports() {
+  form = null;
+  showPending($("editor-body"), { config, onOpen: (code) => openProject(code), onCount: pendingCount });
+}
+
+function pendingCount(n) {
+  $("pending").textContent = t("reports.pendingButton", { n });
+  $("pending").classList.toggle("has-pending", n > 0);
+}
+
+async function countPending() {
+  const answer = await call("GET", "/api/reports/pending");
+  if (answer.ok) pendingCount(answer.body.length);
+}
+
 function newProject() {
   ensureForm();
+  reportBox.hidden = true;
   opened = null;
   setParam(null);
   form.load(null);
@@ -200,19 +266,22 @@ function newProject() {
   form.focus();
 }
 
-async function openProject(code, feature = null) {
-  const found = feature || (await call("GET", `/api/projects/${encodeURIComponent(code)}`)).body;
+// A project as its writers see it (a draft too), with the version an edit is made from.
+async function openProject(code, { keepStatus = false } = {}) {
+  const answer = await call("GET", `/api/projects/${encodeURIComponent(code)}/working`);
   ensureForm();
-  if (!found?.properties) {
+  if (!answer.ok) {
     newProject();
-    return form.say(t("editor.notFound", { code }), "bad");
+    return form.say(t(answer.status === 403 ? "editor.notYourAgency" : "editor.notFound", { code }), "bad");
   }
-  opened = { code, version: found.properties.version };
+  const found = answer.body;
+  opened = { code, version: found.version };
   setParam(code);
   form.load(found, code);
+  showReportForm(found);
   showShape(found.geometry);
   if (drawn.getLayers().length) map.leaflet.fitBounds(drawn.getBounds(), { maxZoom: 17, padding: [40, 40] });
-  // the progress reports of the opened project (reports.js) are to be shown below the form
+  if (keepStatus) form.say(t("reports.stored"), "ok");
   form.focus();
 }
 
@@ -277,6 +346,8 @@ async function start() {
   $("sign-in-form").addEventListener("submit", submitSignIn);
   $("find").addEventListener("submit", find);
   $("new-project").addEventListener("click", newProject);
+  $("drafts").addEventListener("click", showDrafts);
+  $("pending").addEventListener("click", showPendingReports);
   $("sign-out").addEventListener("click", async () => {
     await signOut();
     showSignIn(t("editor.signedOut"));

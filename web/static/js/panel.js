@@ -2,6 +2,7 @@
 // disclosure, a district's totals, or search results.
 import { count, date, h, money, percent } from "./format.js";
 import { label, lang, name, t } from "./i18n.js";
+import { signedIn } from "./session.js";
 
 const body = () => document.getElementById("panel-body");
 let config;
@@ -111,15 +112,28 @@ function daysText(p) {
   return parts.join(" · ");
 }
 
+// Why a report's photo may not show the works: how far away, or on what day, it was taken.
+export function photoFlags(flags) {
+  if (!flags) return null;
+  const said = [];
+  if (flags.far_m !== null) {
+    const distance = flags.far_m < 1000 ? `${count(flags.far_m)} m` : `${count(Math.round(flags.far_m / 100) / 10)} km`;
+    said.push(t("project.photoFar", { distance }));
+  }
+  if (flags.outside_on !== null) said.push(t("project.photoOutside", { date: date(flags.outside_on) }));
+  return said.length ? h("p", { class: "photo-flag", role: "note" }, "⚠ ", said.join(" · ")) : null;
+}
+
 function documents(docs) {
   if (!docs.length) return h("p", { class: "muted" }, t("project.noDocuments"));
   return h("ul", { class: "documents" }, docs.map((d) => h("li", {},
     d.url && d.document_type === "illustration" && (d.media_type || "").startsWith("image/")
       ? h("a", { href: d.url, target: "_blank", rel: "noopener" },
-        h("img", { src: d.url, alt: d.title, loading: "lazy", width: 160, height: 100 }))
+        h("img", { src: d.thumbnail_url || d.url, alt: d.title, loading: "lazy", width: 160, height: 100 }))
       : null,
     d.url ? h("a", { href: d.url, target: "_blank", rel: "noopener" }, d.title) : d.title,
-    h("span", { class: "muted" }, ` · ${date(d.published_on)}`))));
+    h("span", { class: "muted" }, ` · ${date(d.published_on)}`),
+    photoFlags(d.photo_flags))));
 }
 
 // Money and dates beside their baseline (as first published), with every revision's reason.
@@ -198,7 +212,9 @@ export function showProject(feature, colors, onBack) {
       h("p", { class: "muted" }, t("project.updated", { date: date(p.updated_at) })),
       h("p", { class: "actions" },
         h("a", { class: "button", href: `/projects/${encodeURIComponent(p.code)}/sheet?lang=${lang}`, target: "_blank", rel: "noopener" }, t("project.sheet")),
-        h("button", { type: "button", onclick: (e) => copyLink(e.currentTarget) }, t("project.share")))),
+        h("button", { type: "button", onclick: (e) => copyLink(e.currentTarget) }, t("project.share")),
+        // who signed in to the editor in this tab goes from the disclosure to the project's form
+        signedIn() && !p.is_sample ? h("a", { class: "button", href: `/edit?project=${encodeURIComponent(p.code)}` }, t("editor.edit")) : null)),
   );
   focusTitle();
 }

@@ -1,5 +1,5 @@
 // The form of a project's fields in the editor: built from the city's vocabularies, loaded from
-// a disclosure (or empty for a new project), read back as the body of POST (every field given)
+// a working copy (or empty for a new project), read back as the body of POST (every field given)
 // or of PATCH (only what changed), and showing the API's errors next to the fields they name.
 import { exactMoney, h } from "./format.js";
 import { label, name, t } from "./i18n.js";
@@ -42,17 +42,17 @@ const GROUPS = [
 ];
 const FIELDS = GROUPS.flatMap(([, fields]) => fields);
 
-// A disclosure's properties (and geometry) as the form's values: text as typed, or "".
-function valuesOf(feature) {
-  const p = feature?.properties || {};
+// A working copy (/api/projects/{code}/working) as the form's values: text as typed, or "".
+function valuesOf(project) {
+  const p = project || {};
   const text = (v) => (v === null || v === undefined ? "" : String(v));
+  // a stored amount or percentage as an official types it: 45.00 is 45, 12.50 is 12.5
+  const number = (v) => text(v).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
+  const numeric = (f) => f.kind === "money" || f.kind === "percent";
   return {
-    ...Object.fromEntries(FIELDS.map((f) => [f.name, text(p[f.name])])),
-    agency: p.agency?.code || "",
-    officer_name: text(p.officer?.name),
-    officer_phone: text(p.officer?.phone),
-    geometry: feature?.geometry ? JSON.stringify(feature.geometry) : "",
-    published: feature ? p.published ?? true : false, // only public projects are disclosed
+    ...Object.fromEntries(FIELDS.map((f) => [f.name, numeric(f) ? number(p[f.name]) : text(p[f.name])])),
+    geometry: p.geometry ? JSON.stringify(p.geometry) : "",
+    published: Boolean(p.published),
   };
 }
 
@@ -188,10 +188,10 @@ export function createProjectForm(container, { config, me, onGeometry, onSave, o
     return existing && [...MONEY, ...DATES].some((f) => now[f] !== baseline[f]);
   }
 
-  function load(feature, projectCode = null) {
+  function load(project, projectCode = null) {
     existing = Boolean(projectCode);
-    baseline = valuesOf(feature);
-    if (!feature && me.role === "official") baseline.agency = me.agency;
+    baseline = valuesOf(project);
+    if (!project && me.role === "official") baseline.agency = me.agency;
     for (const f of FIELDS) controls[f.name].value = baseline[f.name];
     published.checked = baseline.published;
     // a public project is not taken back to a draft: it is withdrawn instead
@@ -223,9 +223,7 @@ export function createProjectForm(container, { config, me, onGeometry, onSave, o
 
   function saved(projectCode) {
     const now = read();
-    load({ properties: { ...now, agency: { code: now.agency },
-      officer: { name: now.officer_name, phone: now.officer_phone } },
-    geometry: geometryOf(now.geometry) }, projectCode);
+    load({ ...now, geometry: geometryOf(now.geometry) }, projectCode);
   }
 
   function clearErrors() {

@@ -6,8 +6,9 @@ export function signedIn() {
   return Boolean(sessionStorage.getItem(KEY));
 }
 
-// A request with the token; the answer as {status, ok, body (JSON or null), etag}.
-export async function call(method, url, { json, headers = {} } = {}) {
+// A request with the token, its body JSON or a FormData (a multipart upload); the answer as
+// {status, ok, body (JSON or null), etag}.
+export async function call(method, url, { json, form, headers = {} } = {}) {
   const token = sessionStorage.getItem(KEY);
   const response = await fetch(url, {
     method,
@@ -18,7 +19,7 @@ export async function call(method, url, { json, headers = {} } = {}) {
       ...(json === undefined ? {} : { "Content-Type": "application/json" }),
       ...headers,
     },
-    body: json === undefined ? undefined : JSON.stringify(json),
+    body: json === undefined ? form : JSON.stringify(json),
   });
   const body = response.status === 204 ? null : await response.json().catch(() => null);
   return { status: response.status, ok: response.ok, body, etag: response.headers.get("ETag") };
@@ -44,4 +45,13 @@ export async function signOut() {
 
 export function forget() {
   sessionStorage.removeItem(KEY);
+}
+
+// A file only signed-in accounts may see (a pending report's photo), as a URL of this page
+// (an <img> cannot send the token itself); null when it cannot be had.
+export async function fileUrl(url) {
+  const response = await fetch(url, {
+    cache: "no-store", headers: { Authorization: `Bearer ${sessionStorage.getItem(KEY)}` },
+  });
+  return response.ok ? URL.createObjectURL(await response.blob()) : null;
 }
