@@ -107,15 +107,16 @@ ASSIGNED = (
 COLUMN = {name: identifier("agency_code" if name == "agency" else name) for name in FIELDS}
 LONGEST_REASON = 1000
 
-PROJECT = """
-    SELECT p.id, p.code, p.updated_at, p.withdrawn_at, p.currency, p.district_code,
-           ST_AsGeoJSON(p.geom, 7)::json AS geometry,
-           p.title, p.description, p.category, p.project_type, p.status,
-           p.agency_code AS agency, p.contractor, p.supervisor, p.officer_name, p.officer_phone,
-           p.budget, p.contract_value, p.spent, p.progress_actual, p.progress_planned,
-           p.planned_start, p.planned_end, p.actual_start, p.actual_end, p.address, p.published
-    FROM projects p WHERE p.code = :code AND NOT p.is_sample
+# A project as its writers see it: what a write reads before, and returns after, it changes
+COLUMNS = """
+    p.id, p.code, p.updated_at, p.withdrawn_at, p.currency, p.district_code,
+    ST_AsGeoJSON(p.geom, 7)::json AS geometry,
+    p.title, p.description, p.category, p.project_type, p.status,
+    p.agency_code AS agency, p.contractor, p.supervisor, p.officer_name, p.officer_phone,
+    p.budget, p.contract_value, p.spent, p.progress_actual, p.progress_planned,
+    p.planned_start, p.planned_end, p.actual_start, p.actual_end, p.address, p.published
 """
+PROJECT = f"SELECT {COLUMNS} FROM projects p WHERE p.code = :code AND NOT p.is_sample "  # noqa: S608 - constant
 ROW = PROJECT + "FOR UPDATE"
 # Who sees projects before they are public: officials their agency's, planners and admins all
 READERS = ("official", "planner", "admin")
@@ -432,15 +433,19 @@ def update_project(
     sets = [f"{COLUMN[n]} = :{n}" for n in changed]
     if placed is not None:
         sets += ["geom = ST_GeomFromEWKB(decode(:geom, 'hex'))", "district_code = :district"]
-    conn.execute(
-        text(f"UPDATE projects SET {', '.join(sets)}, updated_at = now() WHERE id = :id"),  # noqa: S608 - declared columns
+    statement = (
+        f"UPDATE projects p SET {', '.join(sets)}, updated_at = now() "  # noqa: S608 - declared columns
+        f"WHERE p.id = :id RETURNING {COLUMNS}"
+    )
+    returned = conn.execute(
+        text(statement),
         {
             **{n: clean[n] for n in changed},
             "id": before["id"],
             **({"geom": placed[0], "district": placed[1]} if placed else {}),
         },
-    )
-    after = _row(conn, code)
+    ).mappings().one()  # fmt: skip
+    after = dict(returned)
     was, now = _record(before), _record(after)
     differ = {k: (_shown(k, was[k]), _shown(k, now[k])) for k in now if was[k] != now[k]}
     if not before["published"] and after["published"]:
