@@ -19,6 +19,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from geo.errors import AllimiError
+from geo.sql import Query
 
 # official: one agency's projects; contractor: reports on the projects naming its company;
 # planner: reads every agency's drafts; admin: manages agencies and accounts.
@@ -365,6 +366,12 @@ def issue_token(
         },
     ).scalar_one()
     return token, int(number)
+
+
+def account_of(token: str) -> Query:
+    """The account a token signs in (a row of ``Principal``'s fields, none unless the token is
+    live), as the read login asks for it: ``disclosed.account_of`` answers for the digest."""
+    return Query("SELECT * FROM disclosed.account_of(%(digest)s)", {"digest": token_digest(token)})
 
 
 def principal(conn: Connection, token: str) -> Principal | None:

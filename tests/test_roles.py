@@ -16,6 +16,7 @@ from psycopg2.extensions import parse_dsn
 from sqlalchemy import Engine, text
 
 from api.database import SEARCH_PATH, libpq_dsn
+from geo.accounts import NewUser, account_of, add_user, issue_token, revoke
 from geo.settings import Settings
 from geo.store.database import read_url
 from tests.city import HIDDEN, ROAD
@@ -93,8 +94,11 @@ def test_writes_are_denied(reader: Connection, statement: str) -> None:
 
 @pytest.mark.parametrize(
     "table",
-    ["public.projects", "public.progress_reports", "public.documents", "public.alembic_version"],
-)
+    [
+        "public.projects", "public.progress_reports", "public.documents", "public.alembic_version",
+        "public.users", "public.tokens",
+    ],
+)  # fmt: skip
 def test_tables_themselves_are_not_readable(reader: Connection, table: str) -> None:
     with pytest.raises(psycopg2.errors.InsufficientPrivilege):
         _rows(reader, f"SELECT count(*) FROM {table}")
@@ -162,3 +166,22 @@ def test_the_api_serves_published_projects_only(server, engine: Engine) -> None:
     assert response.json()["errors"] == [
         {"parameter": "code", "reason": f"No published project has the code {HIDDEN.code}."}
     ]
+
+
+def test_a_reader_finds_only_a_live_tokens_account(reader: Connection, engine: Engine) -> None:
+    with engine.begin() as conn:
+        user = add_user(conn, NewUser("reader-lookup@allimi.test", "Lookup", "planner",
+                                      "a long enough password"))  # fmt: skip
+        live, _ = issue_token(conn, user, "session", None, 600)
+        revoked, revoked_id = issue_token(conn, user, "session", None, 600)
+        revoke(conn, user, revoked_id)
+    try:
+        found = _rows(reader, account_of(live).sql, account_of(live).params)
+        assert [row[:4] for row in found] == [(user, "reader-lookup@allimi.test", "Lookup",
+                                               "planner")]  # fmt: skip
+        assert _rows(reader, account_of(revoked).sql, account_of(revoked).params) == []
+        unknown = account_of("not a token")
+        assert _rows(reader, unknown.sql, unknown.params) == []
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM users WHERE id = :u"), {"u": user})
