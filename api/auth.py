@@ -17,7 +17,7 @@ from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
-from api.database import database
+from api.database import Database, database
 from api.problems import Problem, documented
 from api.writer import Writer, writer
 from geo import accounts
@@ -31,9 +31,9 @@ MAX_TOKEN_DAYS = 366
 
 
 async def signed_in(
-    request: Request,
     token: Annotated[str | None, Depends(scheme)],
     store: Annotated[Writer, Depends(writer)],
+    db: Annotated[Database, Depends(database)],
 ) -> Principal:
     """The account of the request's bearer token; 401 without a live one.
 
@@ -43,7 +43,7 @@ async def signed_in(
     if not token:
         raise Problem(401, "Sign in first: this needs a bearer token.", param="Authorization",
                       headers=CHALLENGE)  # fmt: skip
-    row = await database(request).first(accounts.account_of(token))
+    row = await db.first(accounts.account_of(token))
     found = Principal(*row) if row else None
     if found is None:
         found = await store.transaction(lambda conn: accounts.principal(conn, token))

@@ -122,7 +122,7 @@ async def cached(
     only ever sent with a 2xx answer, so a matching one stands for a 2xx; ``*`` matches only
     once ``produce`` has found the resource (it raises a problem when there is none).
     """
-    db = database(request)
+    db = await database(request)
     version = await request.app.state.data_version.get(db)
     tag = etag(version, request)
     headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}

@@ -61,7 +61,7 @@ class CityCache:
         self._city: City | None = None
 
     async def get(self, request: Request) -> City:
-        db = database(request)
+        db = await database(request)
         version = await request.app.state.data_version.get(db)
         if self._city is None or version != self._version:
             self._city = _city(await db.scalar(CITY))

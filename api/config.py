@@ -65,7 +65,7 @@ async def config(request: Request, here: Annotated[City, Depends(city)]) -> Conf
     """The city (names, languages, currency, extent), labels, thresholds, agencies, the base
     map, and whether the data is a synthetic sample."""
     settings: Settings = request.app.state.settings
-    db = database(request)
+    db = await database(request)
     sample = await db.scalar(SHOWS_SAMPLE)
     agencies = await db.rows(AGENCIES)
     j = here.jurisdiction

@@ -216,7 +216,8 @@ class Database:
             self._idle.pop().close()
 
 
-def database(request: Request) -> Database:
-    """The pool of the app serving ``request`` (made in its lifespan)."""
+async def database(request: Request) -> Database:
+    """The pool of the app serving ``request`` (made in its lifespan); ``async``, as FastAPI
+    runs a plain function dependency in a worker thread."""
     db: Database = request.app.state.database
     return db

@@ -62,7 +62,7 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def file_store(request: Request) -> FileStore:
+async def file_store(request: Request) -> FileStore:
     settings: Settings = request.app.state.settings
     return FileStore(settings.files_root)
 

@@ -50,7 +50,8 @@ class Writer:
         self.engine.dispose()
 
 
-def writer(request: Request) -> Writer:
+async def writer(request: Request) -> Writer:
+    """The app's writer (a dependency; ``async`` to stay off the worker threads)."""
     found: Writer | None = request.app.state.writer
     if found is None:
         raise Problem(503, "This portal is read-only: it was started without a writing login.")

@@ -91,6 +91,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database-url", help="database to benchmark (default: allimi_bench)")
     measurement_arguments(parser)
     parser.add_argument("--seed", type=int, default=2026, help="random seed")
+    parser.add_argument(
+        "--only", choices=("edits", "readers"), help="measure the edits or the readers only"
+    )
     return parser.parse_args(argv)
 
 
@@ -355,7 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with api_server(url, 1, cache_on, app="bench_writes:portal") as server:
             cpu = lambda: cpu_now(server.pid)  # noqa: E731
             print("\nEdits: PATCH through the API, and the same SQL straight to PostgreSQL")
-            for clients in CONCURRENCY:
+            for clients in CONCURRENCY if args.only != "readers" else ():
                 lanes = edit_jobs(targets, clients, 64)
                 api_session = lambda: patch_session(server.base_url, token)  # noqa: E731
                 ref_session = lambda: sql_edit_session(writer_url)  # noqa: E731
@@ -366,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  {line('API PATCH', clients, api)}")
                 print(f"  {line('SQL UPDATE + log', clients, ref)}")
             print("\nReaders (response cache on), alone and beside one edit a second")
-            for name, jobs in reads:
+            for name, jobs in reads if args.only != "edits" else ():
                 for clients in CONCURRENCY:
                     session = lambda: http_session(server.base_url)  # noqa: E731
                     # a first pass over the same requests: PostgreSQL's and the system's page
