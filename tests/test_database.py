@@ -6,11 +6,12 @@ import asyncio
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated
 
 import httpx
 import psycopg2.errors
 import pytest
-from fastapi import Request
+from fastapi import Depends
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -106,8 +107,8 @@ def test_a_data_error_answers_400_naming_the_request(db_url) -> None:
     app = portal(settings)
 
     @app.get("/divide-by-zero")
-    async def divide_by_zero(request: Request) -> list[tuple[int]]:
-        return await database(request).rows(Query("SELECT 1/0"))
+    async def divide_by_zero(db: Annotated[Database, Depends(database)]) -> list[tuple[int]]:
+        return await db.rows(Query("SELECT 1/0"))
 
     for running in serve(settings, app):
         response = running.http.get("/divide-by-zero")
