@@ -78,7 +78,11 @@ def create_app(settings: Settings, read_url: str, write_url: str | None = None) 
         app.state.health_database = health.own_connection(dsn)
         app.state.data_version = DataVersion(settings.version_ttl)
         app.state.city = CityCache()
-        app.state.writer = Writer(write_url, settings.statement_timeout_ms) if write_url else None
+        app.state.writer = (
+            Writer(write_url, settings.statement_timeout_ms, settings.pool_wait_s)
+            if write_url
+            else None
+        )
         app.state.bodies = BodyCache(settings.cache_mb * 2**20, settings.cache_min_ms / 1000)
         yield
         app.state.database.close()

@@ -1,8 +1,11 @@
-"""The API's reads, run on the event loop: psycopg2 connections in asynchronous mode.
+"""The API's statements, run on the event loop: psycopg2 connections in asynchronous mode.
 
 A request waits for PostGIS without a worker thread, so serving one costs no hand-off between
-threads; the process keeps at most ``size`` connections, each running one statement at a time
-in autocommit (no transaction, no snapshot held between requests).
+threads; a pool keeps at most ``size`` connections. Reads run one statement at a time in
+autocommit (no transaction, no snapshot held between requests); a write is one transaction of
+steps (``geo.transaction``), its statements sent as few messages as its answers allow: the
+``BEGIN`` with the first statement, statements whose answer is not read with the next one or
+with the ``COMMIT``.
 
 Nothing waits for the database without a deadline, since a server behind a dead network path
 may never answer nor close the connection:
@@ -26,8 +29,9 @@ import ctypes
 import ipaddress
 import socket
 import threading
+from collections.abc import Sequence
 from contextlib import suppress
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg2
 import psycopg2._psycopg
@@ -40,6 +44,7 @@ from sqlalchemy.engine import make_url
 
 from api.limits import statement
 from geo.sql import Query
+from geo.transaction import Later, Rows, Steps, resume, rows_of
 
 CONNECT_TIMEOUT_S = 5.0
 GRACE_S = 1.0  # past the server's statement_timeout, for its answer to arrive
@@ -51,6 +56,8 @@ KEEPALIVES = {  # an idle connection whose path died is noticed within ~20 s
     "tcp_user_timeout": 10_000,  # ms that sent data may stay unacknowledged
 }
 DROPPED = (psycopg2.OperationalError, psycopg2.InterfaceError)
+T = TypeVar("T")
+BEGIN, COMMIT, ROLLBACK = Query("BEGIN"), Query("COMMIT"), Query("ROLLBACK")
 SEARCH_PATH = "disclosed,public"  # unqualified names are the published views (migration 0003)
 # One request, one core: PostgreSQL's parallel workers would let a single long public read
 # (a deep page, a city-wide view) take every core from the map's quick ones.
@@ -127,16 +134,24 @@ class Database:
     """At most ``size`` connections to ``dsn``, opened on demand and reused while healthy."""
 
     def __init__(
-        self, dsn: str, size: int, *, statement_timeout_ms: int, pool_wait_s: float
+        self,
+        dsn: str,
+        size: int,
+        *,
+        statement_timeout_ms: int,
+        pool_wait_s: float,
+        search_path: str | None = SEARCH_PATH,
+        name: str = "allimi-api",
     ) -> None:
         self._dsn = dsn
         self._idle: list[Connection] = []
         self._slots = asyncio.Semaphore(size)
         self._params = parse_dsn(dsn)
         self._options = (
-            f"{self._params.get('options', '')} -c search_path={SEARCH_PATH} "
-            f"-c statement_timeout={statement_timeout_ms} {ONE_CORE}"
+            f"{self._params.get('options', '')} -c statement_timeout={statement_timeout_ms} "
+            f"{ONE_CORE}" + (f" -c search_path={search_path}" if search_path else "")
         )
+        self._name = name
         self._statement_s = statement_timeout_ms / 1000 + GRACE_S
         self._connect_s = min(CONNECT_TIMEOUT_S, self._statement_s)
         self._pool_wait_s = pool_wait_s
@@ -163,7 +178,7 @@ class Database:
                 self._dsn,
                 async_=True,
                 options=self._options,
-                application_name="allimi-api",
+                application_name=self._name,
                 **KEEPALIVES,
                 **address,
             )
@@ -210,6 +225,87 @@ class Database:
     async def scalar(self, query: Query) -> Any:
         row = await self.first(query)
         return row[0] if row is not None else None
+
+    async def _send(self, conn: Connection, batch: Sequence[Query]) -> Rows:
+        """Run ``batch`` on ``conn`` as one message; the last statement's rows."""
+        cursor = conn.cursor()
+        if len(batch) == 1:
+            cursor.execute(batch[0].sql, batch[0].params or None)
+        else:
+            cursor.execute(b";".join(cursor.mogrify(q.sql, q.params or None) for q in batch))
+        async with asyncio.timeout(self._statement_s):
+            await _ready(conn)
+        return rows_of(cursor)
+
+    async def _first(self, batch: Sequence[Query]) -> tuple[Connection, Rows | psycopg2.Error]:
+        """A connection that ran ``batch`` (a transaction's first message), with its rows or the
+        error the server answered: an idle one, or a new one when that was dropped while idle
+        (the message then did nothing)."""
+        while True:
+            reused = bool(self._idle)
+            conn = self._idle.pop() if reused else await self._connect()
+            try:
+                return conn, await self._send(conn, batch)
+            except psycopg2.Error as exc:
+                if _answered(exc):
+                    return conn, exc
+                _discard(conn)
+                if not (reused and isinstance(exc, DROPPED)):
+                    raise
+            except BaseException:
+                _discard(conn)
+                raise
+
+    async def transaction(self, work: Steps[T]) -> T:
+        """Run the steps of ``work`` as one transaction: committed when it returns; rolled back
+        when it raises, or when the database fails (an error the server answered is first
+        thrown into ``work``, which may recover from it, say to a savepoint)."""
+        async with statement(self._slots, self._pool_wait_s, shared=False):
+            conn: Connection | None = None
+            batch = [BEGIN]
+            outcome: Rows | psycopg2.Error | None = None
+            try:
+                while True:
+                    try:
+                        step = resume(work, outcome)
+                    except StopIteration as done:
+                        batch.append(COMMIT)
+                        if conn is None:  # nothing read: nothing to retry safely either
+                            conn = self._idle.pop() if self._idle else await self._connect()
+                        await self._send(conn, batch)
+                        self._idle.append(conn)
+                        return done.value
+                    if isinstance(step, Later):
+                        batch.append(step.query)
+                        outcome = []
+                        continue
+                    batch.append(step)
+                    if conn is None:
+                        conn, outcome = await self._first(batch)
+                    else:
+                        try:
+                            outcome = await self._send(conn, batch)
+                        except psycopg2.Error as exc:
+                            if not _answered(exc):
+                                raise
+                            outcome = exc
+                    batch = []
+            except BaseException:
+                if conn is not None:
+                    await self._rolled_back(conn)
+                raise
+
+    async def _rolled_back(self, conn: Connection) -> None:
+        """``conn`` out of its transaction and back to the pool, or closed when it cannot be."""
+        if conn.closed or conn.isexecuting():
+            _discard(conn)
+            return
+        try:
+            await self._send(conn, [ROLLBACK])
+        except BaseException:
+            _discard(conn)
+            raise
+        self._idle.append(conn)
 
     def close(self) -> None:
         while self._idle:

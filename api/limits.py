@@ -148,11 +148,15 @@ def _charge(client: Client | None, began: float) -> None:
 
 
 @asynccontextmanager
-async def statement(pool: asyncio.Semaphore, wait_s: float) -> AsyncIterator[None]:
+async def statement(
+    pool: asyncio.Semaphore, wait_s: float, *, shared: bool = True
+) -> AsyncIterator[None]:
     """A slot of ``pool`` for one statement, within the requesting client's own at-once limit
     (and the heavy lane's), waited for at most ``wait_s`` in all: then a 503 problem. The client
-    is charged the time the statement holds the slot."""
-    client = _CLIENT.get()
+    is charged the time the statement holds the slot. A write (``shared=False``) waits for
+    ``pool`` only: it is a signed-in account's, and an agency's officials may share an
+    address."""
+    client = _CLIENT.get() if shared else None
     gates: list[asyncio.Semaphore] = [pool]
     if client is not None:
         lane = client.lane(time.monotonic())

@@ -9,11 +9,10 @@ changes nothing, so two officials cannot overwrite each other unknowingly.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Response
-from sqlalchemy import Connection
 
 from api.auth import requires
 from api.problems import Problem, documented
@@ -61,10 +60,10 @@ def actor_of(who: Principal) -> Actor:
     return Actor(who.user_id, who.role, who.agency, who.contractor)
 
 
-async def refusals_as_problems(store: Writer, work: Callable[[Connection], T]) -> T:
-    """Run a write; a refusal becomes its problem (nothing of it was stored)."""
+async def refusals_as_problems(write: Awaitable[T]) -> T:
+    """Await a write; a refusal becomes its problem (nothing of it was stored)."""
     try:
-        return await store.transaction(work)
+        return await write
     except WriteError as refused:
         param = refused.errors[0][0] if refused.errors else None
         raise Problem(refused.status, refused.detail, param=param, errors=refused.errors) from None
@@ -90,10 +89,8 @@ async def create(
     """A new project (a draft unless `published` is true), coded by the city's prefix and its
     planned start's year."""
     made = await refusals_as_problems(
-        store,
-        lambda conn: project_writes.create_project(conn, actor_of(who), fields, crs=crs,
-                                                   repair=repair),
-    )  # fmt: skip
+        store.run(project_writes.create_project(actor_of(who), fields, crs=crs, repair=repair))
+    )
     response.headers.update({**_etag(made.version), "Location": f"/api/projects/{made.code}"})
     return {"code": made.code, "version": made.version}
 
@@ -109,11 +106,10 @@ async def edit(
     changes = dict(fields)
     reason = changes.pop("reason", None)
     done = await refusals_as_problems(
-        store,
-        lambda conn: project_writes.update_project(
-            conn, actor_of(who), code, changes, reason=reason, if_version=version, crs=crs,
+        store.run(project_writes.update_project(
+            actor_of(who), code, changes, reason=reason, if_version=version, crs=crs,
             repair=repair,
-        ),
+        ))
     )  # fmt: skip
     response.headers.update(_etag(done.version))
     return {"code": done.code, "version": done.version, "changed": list(done.changed)}
@@ -128,10 +124,11 @@ async def withdraw(
     ever erased."""
     version = _if_match(if_match) if if_match else None
     done = await refusals_as_problems(
-        store,
-        lambda conn: project_writes.withdraw_project(
-            conn, actor_of(who), code, body.get("reason"), if_version=version
-        ),
+        store.run(
+            project_writes.withdraw_project(
+                actor_of(who), code, body.get("reason"), if_version=version
+            )
+        )
     )
     response.headers.update(_etag(done.version))
     return {"code": done.code, "version": done.version}
@@ -144,14 +141,10 @@ Readers = Annotated[Principal, Depends(requires(*project_writes.READERS))]
 async def working(code: ProjectCode, who: Readers, store: Store) -> dict[str, Any]:
     """A project as its writers see it, draft or published, with the version to edit from:
     officials their agency's, planners and admins every agency's."""
-    return await refusals_as_problems(
-        store, lambda conn: project_writes.working_copy(conn, actor_of(who), code)
-    )
+    return await refusals_as_problems(store.run(project_writes.working_copy(actor_of(who), code)))
 
 
 @router.get("/api/drafts", responses=REFUSALS)
 async def drafts(who: Readers, store: Store) -> list[dict[str, Any]]:
     """The unpublished projects the account may see, last changed first."""
-    return await refusals_as_problems(
-        store, lambda conn: project_writes.drafts(conn, actor_of(who))
-    )
+    return await refusals_as_problems(store.run(project_writes.drafts(actor_of(who))))

@@ -130,7 +130,9 @@ async def report(
     ready = await _prepared(uploaded, settings.upload_max_bytes)
     with files.staging() as staged:
         done = await refusals_as_problems(
-            store, lambda conn: reports.submit(conn, actor_of(who), code, fields, ready, staged)
+            store.transaction(
+                lambda conn: reports.submit(conn, actor_of(who), code, fields, ready, staged)
+            )
         )
     return {"id": done.id, "state": done.state, "files": list(done.documents)}
 
@@ -138,12 +140,14 @@ async def report(
 @router.get("/api/reports/pending", responses={403: REFUSALS[403]})
 async def waiting(who: Deciders, store: Store) -> list[dict[str, Any]]:
     """The reports waiting for a decision: an official's agency's, or all for an admin."""
-    return await refusals_as_problems(store, lambda conn: reports.pending(conn, actor_of(who)))
+    return await refusals_as_problems(
+        store.transaction(lambda conn: reports.pending(conn, actor_of(who)))
+    )
 
 
 async def _decide(who: Principal, store: Writer, report_id: int, approve: bool) -> dict[str, Any]:
     state = await refusals_as_problems(
-        store, lambda conn: reports.decide(conn, actor_of(who), report_id, approve)
+        store.transaction(lambda conn: reports.decide(conn, actor_of(who), report_id, approve))
     )
     return {"id": report_id, "state": state}
 
@@ -201,16 +205,19 @@ async def thumbnail(
 async def assigned(who: Contractors, store: Store) -> list[dict[str, Any]]:
     """The projects this contractor is named on, with the reports it made on each and their
     state (pending, approved, rejected)."""
-    return await refusals_as_problems(store, lambda conn: reports.assigned(conn, actor_of(who)))
+    return await refusals_as_problems(
+        store.transaction(lambda conn: reports.assigned(conn, actor_of(who)))
+    )
 
 
 async def _private(
     who: Principal, store: Writer, files: FileStore, report_id: int, sha256: str, thumbnail: bool
 ) -> FileResponse:
     found = await refusals_as_problems(
-        store,
-        lambda conn: reports.report_file(conn, actor_of(who), report_id, sha256,
-                                         thumbnail=thumbnail),
+        store.transaction(
+            lambda conn: reports.report_file(conn, actor_of(who), report_id, sha256,
+                                             thumbnail=thumbnail)
+        )
     )  # fmt: skip
     if not files.open(found.path).is_file():
         raise Problem(404, f"Report {report_id}'s file {sha256} is not in the file store.",

@@ -1,9 +1,10 @@
-"""The API's writes: a small pool of synchronous connections as the writing login, each write
-one transaction run in a worker thread.
+"""The API's writes, as the writing login: each write one transaction.
 
-Reads stay on the event loop (``api.database``); writes are few, and a transaction with
-several statements (the change, its change-log entry, the data version) reads best as plain
-code over one SQLAlchemy connection, the same functions the ``allimi`` command and imports run.
+A write made of statements only (``geo.transaction`` steps: the officials' project writes) runs
+on the event loop over asynchronous connections (``api.database``), like the reads: no worker
+thread, and as few round trips as its answers allow. A write that also hashes a password or
+stores files (signing in, accounts, progress reports) is plain code over a SQLAlchemy
+connection, run in a worker thread so that the hashing and the disk keep off the event loop.
 A portal given no write URL is read-only: its write routes answer 503.
 """
 
@@ -16,14 +17,24 @@ from anyio import CapacityLimiter, to_thread
 from fastapi import Request
 from sqlalchemy import Connection, Engine, create_engine
 
+from api.database import Database, libpq_dsn
 from api.problems import Problem
+from geo.transaction import Steps
 
 T = TypeVar("T")
-SIZE = 4  # connections, and writes at once, per API process
+SIZE = 4  # connections, and writes at once, per API process and kind of write
 
 
 class Writer:
-    def __init__(self, url: str, statement_timeout_ms: int) -> None:
+    def __init__(self, url: str, statement_timeout_ms: int, pool_wait_s: float) -> None:
+        self.steps = Database(
+            libpq_dsn(url),
+            SIZE,
+            statement_timeout_ms=statement_timeout_ms,
+            pool_wait_s=pool_wait_s,
+            search_path=None,
+            name="allimi-writer",
+        )
         self.engine: Engine = create_engine(
             url,
             pool_size=SIZE,
@@ -36,9 +47,13 @@ class Writer:
         )
         self.limiter = CapacityLimiter(SIZE)
 
+    async def run(self, work: Steps[T]) -> T:
+        """The steps of ``work`` as one transaction, on the event loop."""
+        return await self.steps.transaction(work)
+
     async def transaction(self, work: Callable[[Connection], T]) -> T:
-        """``work(conn)`` in one transaction: committed when it returns, rolled back when it
-        raises (the exception then goes on to the caller)."""
+        """``work(conn)`` in one transaction in a worker thread: committed when it returns,
+        rolled back when it raises (the exception then goes on to the caller)."""
 
         def run() -> T:
             with self.engine.begin() as conn:
@@ -47,6 +62,7 @@ class Writer:
         return await to_thread.run_sync(run, limiter=self.limiter)
 
     def close(self) -> None:
+        self.steps.close()
         self.engine.dispose()
 
 

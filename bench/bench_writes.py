@@ -69,6 +69,7 @@ from geo.changelog import canonical, link
 from geo.project_writes import Actor, create_project
 from geo.settings import Settings
 from geo.store.database import engine_for, read_url, write_url
+from geo.transaction import run
 
 CONCURRENCY = (1, 16)
 BENCH_PROJECTS = 64  # 16 clients x 4 projects each
@@ -142,14 +143,14 @@ def bench_targets(engine: Engine, user_id: int, agency: str) -> list[Target]:
             actor = Actor(user_id, "official", agency)
             for i in range(len(have), BENCH_PROJECTS):
                 lon, lat = centre[0] + (i % 8) * 0.001, centre[1] + (i // 8) * 0.001
-                create_project(conn, actor, {
+                run(conn, create_project(actor, {
                     "title": BENCH_TITLE, "category": "road", "project_type": "rehabilitation",
                     "status": "implementation", "budget": "100000000",
                     "planned_start": date(2026, 1, 1).isoformat(),
                     "planned_end": date(2027, 12, 31).isoformat(),
                     "progress_actual": "10", "published": True,
                     "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                })  # fmt: skip
+                }))  # fmt: skip
             have = conn.execute(find, {"t": BENCH_TITLE, "a": agency}).all()
     return [Target(int(i), str(c), agency) for i, c in have]
 

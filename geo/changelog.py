@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from geo.sql import Query
+from geo.transaction import Later, Steps
 
 GENESIS = bytes(32)  # the "previous hash" of the first entry
 ACTIONS = ("create", "edit", "publish", "withdraw", "report")
@@ -71,12 +72,14 @@ class Change:
             raise ValueError(f"unknown change action {self.action!r}")
 
 
-def append(conn: Connection, change: Change) -> int:
-    """Append ``change`` to the log in ``conn``'s transaction; returns its sequence number."""
-    seq, previous, at = conn.execute(
-        text("SELECT seq, hash, now() FROM change_head FOR UPDATE")
-    ).one()
-    seq += 1
+HEAD = Query("SELECT seq, hash, now() AS at FROM change_head FOR UPDATE")
+
+
+def appended(change: Change) -> Steps[int]:
+    """Append ``change`` to the log in the write's transaction; returns its sequence number.
+    The head stays locked until the transaction ends, and the entry goes with the commit."""
+    head = (yield HEAD)[0]
+    seq, previous, at = head["seq"] + 1, bytes(head["hash"]), head["at"]
     content = canonical(
         {
             "seq": seq,
@@ -89,27 +92,28 @@ def append(conn: Connection, change: Change) -> int:
             "reason": change.reason,
         }
     )
-    digest = link(bytes(previous), content)
-    conn.execute(
-        text(
+    digest = link(previous, content)
+    yield Later(
+        Query(
             """
             INSERT INTO changes (seq, at, project_code, agency_code, role, action, content,
                                  prev_hash, hash)
-            VALUES (:seq, :at, :project, :agency, :role, :action, :content, :prev, :hash);
-            UPDATE change_head SET seq = :seq, hash = :hash;
-            """
-        ),
-        {
-            "seq": seq,
-            "at": at,
-            "project": change.project,
-            "agency": change.agency,
-            "role": change.role,
-            "action": change.action,
-            "content": content,
-            "prev": bytes(previous),
-            "hash": digest,
-        },
+            VALUES (%(seq)s, %(at)s, %(project)s, %(agency)s, %(role)s, %(action)s,
+                    %(content)s, %(prev)s, %(hash)s);
+            UPDATE change_head SET seq = %(seq)s, hash = %(hash)s
+            """,
+            {
+                "seq": seq,
+                "at": at,
+                "project": change.project,
+                "agency": change.agency,
+                "role": change.role,
+                "action": change.action,
+                "content": content,
+                "prev": previous,
+                "hash": digest,
+            },
+        )
     )
     return int(seq)
 

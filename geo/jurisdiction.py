@@ -301,13 +301,14 @@ def placement_of(geometry: Query) -> Query:
         """
         WITH g AS (SELECT {geometry} AS g)
         SELECT coalesce(ST_CoveredBy(g.g, (SELECT ST_Union(d.geom) FROM districts d
-                                           WHERE d.level = 1 AND d.geom && g.g)), false),
+                                           WHERE d.level = 1 AND d.geom && g.g)), false)
+               AS inside,
                (SELECT d.code FROM districts d WHERE d.level = 1 AND ST_Intersects(d.geom, g.g)
                 ORDER BY CASE ST_Dimension(g.g)
                              WHEN 0 THEN 0
                              WHEN 1 THEN -ST_Length(ST_Intersection(d.geom, g.g))
                              ELSE -ST_Area(ST_Intersection(d.geom, g.g)) END, d.code
-                LIMIT 1)
+                LIMIT 1) AS district
         FROM g
         """,
         geometry=geometry,

@@ -1,10 +1,10 @@
 """Officials' writes to projects: create, edit (publish) and withdraw, each with its change-log
 entry in the caller's transaction.
 
-The caller opens the transaction (``with engine.begin() as conn``) and every function here does
-all its work in it, so the project, its log entry and the data version move together or not
-at all; a refusal is a ``WriteError`` raised before anything is written, or at worst inside the
-transaction the caller then rolls back.
+Each write is steps of one transaction (``geo.transaction``: the API runs them on its event
+loop, the command with ``run(conn, ...)``), so the project, its log entry and the data version
+move together or not at all; a refusal is a ``WriteError`` raised before anything is written,
+or at worst inside the transaction, which is then rolled back.
 
 Only published projects are logged (``geo.changelog``): a draft is not yet part of the public
 record. The log is permanent, so the contact person of a project (``officer_name``,
@@ -21,12 +21,12 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool, StringConstraints, TypeAdapter, ValidationError
-from sqlalchemy import Connection, text
 
-from geo.changelog import REVISED, Change, append
+from geo.changelog import REVISED, Change, appended
 from geo.geometry_input import GeometryError, UnknownCRS, checked_geometry
-from geo.jurisdiction import Jurisdiction, stored_jurisdiction
-from geo.sql import identifier
+from geo.jurisdiction import STORED, Jurisdiction
+from geo.sql import Query, identifier
+from geo.transaction import Rows, Steps
 from geo.vocab import PROJECT_TYPES, STATUSES
 
 WRITERS = ("official", "admin")
@@ -116,7 +116,7 @@ COLUMNS = """
     p.budget, p.contract_value, p.spent, p.progress_actual, p.progress_planned,
     p.planned_start, p.planned_end, p.actual_start, p.actual_end, p.address, p.published
 """
-PROJECT = f"SELECT {COLUMNS} FROM projects p WHERE p.code = :code AND NOT p.is_sample "  # noqa: S608 - constant
+PROJECT = f"SELECT {COLUMNS} FROM projects p WHERE p.code = %(code)s AND NOT p.is_sample "  # noqa: S608 - constant
 ROW = PROJECT + "FOR UPDATE"
 # Who sees projects before they are public: officials their agency's, planners and admins all
 READERS = ("official", "planner", "admin")
@@ -179,19 +179,23 @@ def _may_write_for(actor: Actor, agency: str) -> None:
         raise WriteError(403, "An official writes only the projects of its own agency.")
 
 
-def _city(conn: Connection) -> Jurisdiction:
-    city = stored_jurisdiction(conn)
-    if city is None:
+def _city() -> Steps[Jurisdiction]:
+    found = yield Query(STORED)
+    if not found:
         raise WriteError(409, "No city is set up yet (allimi city init).")
-    return city
+    return Jurisdiction.model_validate(found[0])
 
 
-def _row(conn: Connection, code: str) -> dict[str, Any]:
-    """The project, locked until the transaction ends; 404 when there is none."""
-    row = conn.execute(text(ROW), {"code": code}).mappings().first()
-    if row is None:
+def _found(rows: Rows, code: str) -> dict[str, Any]:
+    """The one project of ``rows``; 404 when there is none."""
+    if not rows:
         raise WriteError(404, f"There is no project {code!r}.")
-    return dict(row)
+    return rows[0]
+
+
+def _row(code: str) -> Steps[dict[str, Any]]:
+    """The project, locked until the transaction ends; 404 when there is none."""
+    return _found((yield Query(ROW, {"code": code})), code)
 
 
 def _record(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -219,11 +223,10 @@ def _reason_of(error: ValidationError) -> str:
 class _Checker:
     """Collects every problem of the values given, field by field."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    def __init__(self) -> None:
         self.errors: list[tuple[str, str]] = []
 
-    def fields(self, values: Mapping[str, Any]) -> dict[str, Any]:
+    def fields(self, values: Mapping[str, Any]) -> Steps[dict[str, Any]]:
         clean: dict[str, Any] = {}
         for name, value in values.items():
             if name == "geometry":
@@ -237,22 +240,13 @@ class _Checker:
                     clean[name] = ADAPTERS[name].validate_python(value)
                 except ValidationError as exc:
                     self.errors.append((name, _reason_of(exc)))
-        if (
-            "category" in clean
-            and not self.conn.execute(
-                text("SELECT EXISTS (SELECT FROM categories WHERE code = :c)"),
-                {"c": clean["category"]},
-            ).scalar_one()
-        ):
-            known = self.conn.execute(text("SELECT code FROM categories ORDER BY position"))
-            self.errors.append(
-                ("category", f"unknown category; valid: {', '.join(known.scalars())}")
-            )
-        if (
-            "agency" in clean
-            and not self.conn.execute(
-                text("SELECT EXISTS (SELECT FROM agencies WHERE code = :a)"), {"a": clean["agency"]}
-            ).scalar_one()
+        if "category" in clean:
+            known = yield Query("SELECT code FROM categories ORDER BY position")
+            codes = [row["code"] for row in known]
+            if clean["category"] not in codes:
+                self.errors.append(("category", f"unknown category; valid: {', '.join(codes)}"))
+        if "agency" in clean and not (
+            yield Query("SELECT FROM agencies WHERE code = %(a)s", {"a": clean["agency"]})
         ):
             self.errors.append(("agency", f"there is no agency {clean['agency']!r}"))
         return clean
@@ -275,13 +269,13 @@ class _Checker:
             elif ended < begun:
                 self.errors.append(("actual_end", f"it is before the actual start ({begun})"))
 
-    def geometry(self, value: Any, crs: str, repair: bool) -> tuple[str, str | None] | None:
+    def geometry(self, value: Any, crs: str, repair: bool) -> Steps[tuple[str, str | None] | None]:
         """The geometry as (EWKB hex, district), or None when refused."""
         if not isinstance(value, Mapping | str):
             self.errors.append(("geometry", "give GeoJSON or WKT"))
             return None
         try:
-            checked = checked_geometry(self.conn, value, crs=crs, repair=repair)
+            checked = yield from checked_geometry(value, crs=crs, repair=repair)
         except UnknownCRS as exc:
             self.errors.append(("crs", exc.reason))
             return None
@@ -296,34 +290,28 @@ class _Checker:
             raise WriteError(422, f"The project cannot be saved: see {names}.", self.errors)
 
 
-def _next_code(conn: Connection, prefix: str, year: int) -> str:
+def _next_code(prefix: str, year: int) -> Steps[str]:
     """The next free code of ``year``, under a lock held until the transaction ends, so
     concurrent creators each get their own."""
-    conn.execute(
-        text("SELECT pg_advisory_xact_lock(hashtext('allimi.project_code'), :y)"), {"y": year}
+    found = yield Query(
+        r"""
+        SELECT pg_advisory_xact_lock(hashtext('allimi.project_code'), %(y)s);
+        SELECT coalesce(max(substring(code from '\d{6}$')::int), 0) AS last FROM projects
+        WHERE code LIKE %(like)s AND code ~ %(pattern)s
+        """,
+        {"y": year, "like": f"{prefix}-{year}-%", "pattern": rf"^{prefix}-{year}-\d{{6}}$"},
     )
-    last = conn.execute(
-        text(
-            r"SELECT coalesce(max(substring(code from '\d{6}$')::int), 0) FROM projects "
-            r"WHERE code LIKE :like AND code ~ :pattern"
-        ),
-        {"like": f"{prefix}-{year}-%", "pattern": rf"^{prefix}-{year}-\d{{6}}$"},
-    ).scalar_one()
-    return f"{prefix}-{year}-{last + 1:06d}"
+    return f"{prefix}-{year}-{found[0]['last'] + 1:06d}"
 
 
 def _log(
-    conn: Connection,
     actor: Actor,
     action: str,
     row: Mapping[str, Any],
     fields: Mapping[str, tuple[Any, Any]],
     reason: str | None,
-) -> None:
-    append(
-        conn,
-        Change(action, row["code"], row["agency"], actor.role, dict(fields), reason),
-    )
+) -> Steps[int]:
+    return appended(Change(action, row["code"], row["agency"], actor.role, dict(fields), reason))
 
 
 def _checked_reason(reason: str | None, errors: list[tuple[str, str]], needed: str) -> str | None:
@@ -336,21 +324,20 @@ def _checked_reason(reason: str | None, errors: list[tuple[str, str]], needed: s
 
 
 def create_project(
-    conn: Connection,
     actor: Actor,
     values: Mapping[str, Any],
     *,
     crs: str = "EPSG:4326",
     repair: bool = False,
-) -> Created:
+) -> Steps[Created]:
     """A new project (a draft unless ``values`` say ``published``), coded
     PREFIX-YYYY-NNNNNN by its planned start; a published one logs ``create`` with every field."""
     _may_write(actor)
     if actor.role == "official":
         _may_write_for(actor, values.get("agency", actor.agency) or "")
-    city = _city(conn)
-    check = _Checker(conn)
-    clean = check.fields(values)
+    city = yield from _city()
+    check = _Checker()
+    clean = yield from check.fields(values)
     if actor.role == "official":
         clean.setdefault("agency", actor.agency)
     check.missing({**clean, "geometry": values.get("geometry")}, (*REQUIRED, "agency"))
@@ -358,17 +345,16 @@ def create_project(
     check.dates(record)
     placed = None
     if values.get("geometry") is not None:
-        placed = check.geometry(values["geometry"], crs, repair)
+        placed = yield from check.geometry(values["geometry"], crs, repair)
     check.done()
     assert placed is not None  # done() refused a missing one
-    code = _next_code(conn, city.code_prefix, record["planned_start"].year)
+    code = yield from _next_code(city.code_prefix, record["planned_start"].year)
     columns = [COLUMN[name] for name in FIELDS]
-    conn.execute(
-        text(
-            f"INSERT INTO projects (code, currency, district_code, updated_at, geom, "  # noqa: S608 - declared columns
-            f"{', '.join(columns)}) VALUES (:code, :currency, :district, now(), "
-            f"ST_GeomFromEWKB(decode(:geom, 'hex')), {', '.join(':' + n for n in FIELDS)})"
-        ),
+    made = yield Query(
+        f"INSERT INTO projects AS p (code, currency, district_code, updated_at, geom, "  # noqa: S608 - declared columns
+        f"{', '.join(columns)}) VALUES (%(code)s, %(currency)s, %(district)s, now(), "
+        f"ST_GeomFromEWKB(decode(%(geom)s, 'hex')), {', '.join(f'%({n})s' for n in FIELDS)}) "
+        f"RETURNING {COLUMNS}",
         {
             **record,
             "code": code,
@@ -377,14 +363,13 @@ def create_project(
             "district": placed[1],
         },
     )
-    row = _row(conn, code)
+    row = made[0]
     if row["published"]:
-        _log(conn, actor, "create", row, _baseline(row), None)
+        yield from _log(actor, "create", row, _baseline(row), None)
     return Created(code, version_of(row["id"], row["updated_at"]))
 
 
 def update_project(
-    conn: Connection,
     actor: Actor,
     code: str,
     changes: Mapping[str, Any],
@@ -393,13 +378,13 @@ def update_project(
     if_version: str,
     crs: str = "EPSG:4326",
     repair: bool = False,
-) -> Updated:
+) -> Steps[Updated]:
     """Change some fields of a project whose version is still ``if_version`` (412 otherwise).
     ``published: true`` publishes a draft (logged ``publish`` with every field); an edit of a
     published project is logged ``edit`` with each changed field, before and after, and the
     reason, which a change of money or dates requires."""
     _may_write(actor)
-    before = _row(conn, code)
+    before = yield from _row(code)
     _may_write_for(actor, before["agency"])
     if version_of(before["id"], before["updated_at"]) != if_version:
         raise WriteError(412, f"Project {code} has changed since version {if_version}.")
@@ -407,8 +392,8 @@ def update_project(
         raise WriteError(
             409, f"Project {code} is withdrawn; withdrawn projects are kept as they were."
         )
-    check = _Checker(conn)
-    clean = check.fields(changes)
+    check = _Checker()
+    clean = yield from check.fields(changes)
     if "agency" in clean:
         _may_write_for(actor, clean["agency"])
     if before["published"] and clean.get("published") is False:
@@ -419,7 +404,7 @@ def update_project(
     check.dates({**before, **clean})
     placed = None
     if "geometry" in changes:
-        placed = check.geometry(changes["geometry"], crs, repair)
+        placed = yield from check.geometry(changes["geometry"], crs, repair)
     changed = [n for n, v in clean.items() if v != before[n]]
     needed = [n for n in REVISED if n in changed] if before["published"] else []
     reason = _checked_reason(
@@ -430,39 +415,36 @@ def update_project(
     check.done()
     if not changed and placed is None:
         return Updated(code, if_version)
-    sets = [f"{COLUMN[n]} = :{n}" for n in changed]
+    sets = [f"{COLUMN[n]} = %({n})s" for n in changed]
     if placed is not None:
-        sets += ["geom = ST_GeomFromEWKB(decode(:geom, 'hex'))", "district_code = :district"]
-    statement = (
+        sets += ["geom = ST_GeomFromEWKB(decode(%(geom)s, 'hex'))", "district_code = %(district)s"]
+    returned = yield Query(
         f"UPDATE projects p SET {', '.join(sets)}, updated_at = now() "  # noqa: S608 - declared columns
-        f"WHERE p.id = :id RETURNING {COLUMNS}"
-    )
-    returned = conn.execute(
-        text(statement),
+        f"WHERE p.id = %(id)s RETURNING {COLUMNS}",
         {
             **{n: clean[n] for n in changed},
             "id": before["id"],
             **({"geom": placed[0], "district": placed[1]} if placed else {}),
         },
-    ).mappings().one()  # fmt: skip
-    after = dict(returned)
+    )
+    after = returned[0]
     was, now = _record(before), _record(after)
     differ = {k: (_shown(k, was[k]), _shown(k, now[k])) for k in now if was[k] != now[k]}
     if not before["published"] and after["published"]:
-        _log(conn, actor, "publish", after, _baseline(after), reason)
+        yield from _log(actor, "publish", after, _baseline(after), reason)
     elif before["published"] and differ:
-        _log(conn, actor, "edit", after, differ, reason)
+        yield from _log(actor, "edit", after, differ, reason)
     version = version_of(after["id"], after["updated_at"])
     return Updated(code, version, tuple(sorted({*changed, *differ})))
 
 
 def withdraw_project(
-    conn: Connection, actor: Actor, code: str, reason: str | None, *, if_version: str | None = None
-) -> Withdrawn:
+    actor: Actor, code: str, reason: str | None, *, if_version: str | None = None
+) -> Steps[Withdrawn]:
     """Withdraw a project: kept and shown as withdrawn with the reason, logged ``withdraw``
     when it was published."""
     _may_write(actor)
-    before = _row(conn, code)
+    before = yield from _row(code)
     _may_write_for(actor, before["agency"])
     if if_version is not None and version_of(before["id"], before["updated_at"]) != if_version:
         raise WriteError(412, f"Project {code} has changed since version {if_version}.")
@@ -472,16 +454,14 @@ def withdraw_project(
     given = _checked_reason(reason, errors, "a withdrawal needs its reason")
     if errors:
         raise WriteError(422, "The project cannot be withdrawn: see reason.", errors)
-    updated_at = conn.execute(
-        text(
-            "UPDATE projects SET withdrawn_at = now(), withdrawn_reason = :reason, "
-            "updated_at = now() WHERE id = :id RETURNING updated_at"
-        ),
+    done = yield Query(
+        "UPDATE projects SET withdrawn_at = now(), withdrawn_reason = %(reason)s, "
+        "updated_at = now() WHERE id = %(id)s RETURNING updated_at",
         {"reason": given, "id": before["id"]},
-    ).scalar_one()
+    )
     if before["published"]:
-        _log(conn, actor, "withdraw", before, {}, given)
-    return Withdrawn(code, version_of(before["id"], updated_at))
+        yield from _log(actor, "withdraw", before, {}, given)
+    return Withdrawn(code, version_of(before["id"], done[0]["updated_at"]))
 
 
 def _may_read(actor: Actor, agency: str) -> None:
@@ -489,28 +469,25 @@ def _may_read(actor: Actor, agency: str) -> None:
         raise WriteError(403, f"A {actor.role} may not see this agency's unpublished work.")
 
 
-def working_copy(conn: Connection, actor: Actor, code: str) -> dict[str, Any]:
+def working_copy(actor: Actor, code: str) -> Steps[dict[str, Any]]:
     """A project as its writers see it, draft or published, with its version (If-Match)."""
-    row = conn.execute(text(PROJECT), {"code": code}).mappings().first()
-    if row is None:
-        raise WriteError(404, f"There is no project {code!r}.")
+    row = _found((yield Query(PROJECT, {"code": code})), code)
     _may_read(actor, row["agency"])
     return {**row, "version": version_of(row["id"], row["updated_at"])}
 
 
-def drafts(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
+def drafts(actor: Actor) -> Steps[list[dict[str, Any]]]:
     """The unpublished projects the actor may see, last changed first."""
     _may_read(actor, actor.agency or "")
-    rows = conn.execute(
-        text(
+    return (
+        yield Query(
             """
             SELECT p.code, p.title, p.agency_code AS agency, p.status, p.updated_at
             FROM projects p
             WHERE NOT p.published AND p.withdrawn_at IS NULL AND NOT p.is_sample
-              AND (CAST(:agency AS text) IS NULL OR p.agency_code = :agency)
+              AND (CAST(%(agency)s AS text) IS NULL OR p.agency_code = %(agency)s)
             ORDER BY p.updated_at DESC LIMIT 500
-            """
-        ),
-        {"agency": actor.agency if actor.role == "official" else None},
-    ).mappings()
-    return [dict(r) for r in rows]
+            """,
+            {"agency": actor.agency if actor.role == "official" else None},
+        )
+    )

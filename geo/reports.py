@@ -20,9 +20,10 @@ from typing import Annotated, Any
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 from sqlalchemy import Connection, text
 
-from geo.changelog import Change, append
+from geo.changelog import Change, appended
 from geo.flags import period, photo_flags
 from geo.project_writes import Actor, Money, Percent, WriteError
+from geo.transaction import run
 from geo.uploads import FileStore, Prepared, Staging
 
 REPORTERS = ("contractor", "official", "admin")
@@ -250,7 +251,8 @@ def _apply(conn: Connection, actor: Actor, project: Mapping[str, Any], report_id
     }
     fields["reported_on"] = (None, moved["reported_on"])
     fields["reported_by"] = (None, moved["reporter"] or actor.role)
-    append(conn, Change("report", project["code"], project["agency_code"], actor.role, fields))
+    change = Change("report", project["code"], project["agency_code"], actor.role, fields)
+    run(conn, appended(change))
 
 
 def submit(

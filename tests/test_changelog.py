@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import InternalError
 
-from geo.changelog import Broken, Change, append, canonical, link, verify_stored
+from geo.changelog import Broken, Change, appended, canonical, link, verify_stored
 from geo.store import migrate
 from geo.store.database import engine_for
+from geo.transaction import run
 
 ALLIMI = str(Path(sys.executable).with_name("allimi"))
 WRITERS = 16
@@ -42,7 +43,7 @@ def log(scratch_db: str) -> Iterator[Engine]:
     engine = engine_for(scratch_db)
     for n in range(1, 4):
         with engine.begin() as conn:
-            assert append(conn, _change(n)) == n
+            assert run(conn, appended(_change(n))) == n
     yield engine
     engine.dispose()
 
@@ -127,7 +128,7 @@ def test_allimi_verify_log_says_whether_the_chain_holds(log: Engine, scratch_db:
 def test_concurrent_writers_make_one_chain(log: Engine) -> None:
     def write(n: int) -> int:
         with log.begin() as conn:
-            return append(conn, _change(100 + n))
+            return run(conn, appended(_change(100 + n)))
 
     with ThreadPoolExecutor(WRITERS) as pool:
         numbers = sorted(pool.map(write, range(WRITERS)))
@@ -138,7 +139,7 @@ def test_concurrent_writers_make_one_chain(log: Engine) -> None:
 
 def test_a_write_that_fails_leaves_no_entry(log: Engine) -> None:
     with pytest.raises(ZeroDivisionError), log.begin() as conn:
-        append(conn, _change(9))
+        run(conn, appended(_change(9)))
         raise ZeroDivisionError  # the write the entry belongs to fails after it
     with log.connect() as conn:
         assert conn.execute(text("SELECT count(*), max(seq) FROM changes")).one() == (3, 3)

@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine
 
-from geo.changelog import Change, append, link
+from geo.changelog import Change, appended, link
+from geo.transaction import run
 from tests.city import LIBRARY, ROAD
 
 
@@ -22,11 +23,9 @@ def logged(engine: Engine) -> list[int]:
     ):
         with engine.begin() as conn:
             seqs.append(
-                append(
-                    conn,
-                    Change("edit", code, agency, "official",
+                run(conn, appended(Change("edit", code, agency, "official",
                            {"budget": (Decimal("100"), Decimal("120"))}, reason),
-                )
+                ))
             )  # fmt: skip
     return seqs
 

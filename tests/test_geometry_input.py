@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, text
 
 from geo.geometry_input import Checked, GeometryError, Limits, checked_geometry
 from geo.settings import Settings
+from geo.transaction import run
 
 CITY_HALL = (126.97797, 37.56654)  # Seoul City Hall, in Jung-gu (11140)
 # a bow-tie: its two edges cross at (127.001, 37.501), inside Seoul
@@ -29,7 +30,7 @@ def conn(engine: Engine) -> Iterator[Connection]:
 
 def _refused(conn: Connection, value: object, **options: object) -> str:
     with pytest.raises(GeometryError) as refused:
-        checked_geometry(conn, value, **options)  # type: ignore[arg-type]
+        run(conn, checked_geometry(value, **options))  # type: ignore[arg-type]
     return refused.value.reason
 
 
@@ -65,7 +66,7 @@ def _northernmost(conn: Connection) -> tuple[float, float]:
 
 
 def test_a_point_in_lon_lat_is_kept_and_placed(conn: Connection) -> None:
-    checked = checked_geometry(conn, {"type": "Point", "coordinates": list(CITY_HALL)})
+    checked = run(conn, checked_geometry({"type": "Point", "coordinates": list(CITY_HALL)}))
     assert _lon_lat(conn, checked) == pytest.approx(CITY_HALL, abs=1e-9)
     assert checked.district == "11140"
     assert checked.repaired is None
@@ -78,13 +79,13 @@ def test_geojson_text_a_feature_and_wkt_are_read(conn: Connection) -> None:
         "geometry": {"type": "Point", "coordinates": list(CITY_HALL)},
     }
     for value in (json.dumps(feature), feature, f"POINT({CITY_HALL[0]} {CITY_HALL[1]})"):
-        assert checked_geometry(conn, value).district == "11140"
+        assert run(conn, checked_geometry(value)).district == "11140"
 
 
 @pytest.mark.parametrize("crs", ["EPSG:5186", "EPSG:5179"])
 def test_korean_projected_input_lands_within_a_metre(conn: Connection, crs: str) -> None:
     x, y = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(*CITY_HALL)
-    checked = checked_geometry(conn, f"POINT({x} {y})", crs=crs)
+    checked = run(conn, checked_geometry(f"POINT({x} {y})", crs=crs))
     assert _metres_from_city_hall(conn, checked) < 1.0
     assert checked.district == "11140"
 
@@ -131,7 +132,7 @@ def test_an_invalid_polygon_is_refused_with_its_location(conn: Connection) -> No
 
 
 def test_an_invalid_polygon_is_repaired_on_request_and_says_so(conn: Connection) -> None:
-    checked = checked_geometry(conn, BOW_TIE, repair=True)
+    checked = run(conn, checked_geometry(BOW_TIE, repair=True))
     assert checked.repaired == "Self-intersection at lon 127.001000, lat 37.501000"
     kind, valid, area = conn.execute(
         text(
@@ -158,9 +159,9 @@ def test_the_margin_lets_boundary_works_reach_out(conn: Connection) -> None:
     x, y = _northernmost(conn)
     near = f"POINT({x} {y + 100 / 111_320})"  # 100 m north of the city's edge
     far = f"POINT({x} {y + 300 / 111_320})"
-    assert checked_geometry(conn, near).district is None  # in the margin, in no district
+    assert run(conn, checked_geometry(near)).district is None  # in the margin, in no district
     assert "at most 200 m beyond" in _refused(conn, far)
-    assert checked_geometry(conn, far, limits=Limits(400, 1e5, 1e7)).district is None
+    assert run(conn, checked_geometry(far, limits=Limits(400, 1e5, 1e7))).district is None
     assert "at most 50 m beyond" in _refused(conn, near, limits=Limits(50, 1e5, 1e7))
 
 
@@ -195,8 +196,8 @@ def test_insane_sizes_are_refused(conn: Connection) -> None:
         "The area is 0.2 km²; a project may cover at most 0.1 km² (a larger one is taken for "
         "a mistake)."
     )
-    assert checked_geometry(conn, line).district is not None  # within the defaults
-    assert checked_geometry(conn, square).district is not None
+    assert run(conn, checked_geometry(line)).district is not None  # within the defaults
+    assert run(conn, checked_geometry(square)).district is not None
 
 
 def test_the_limits_come_from_the_settings() -> None:

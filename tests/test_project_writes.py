@@ -27,6 +27,7 @@ from geo.project_writes import (
 )
 from geo.settings import Settings
 from geo.store.database import drop_database, engine_for
+from geo.transaction import run
 from tests import city
 from tests.conftest import TEST_DB, city_database
 
@@ -69,7 +70,7 @@ def db(settings: Settings) -> Iterator[Engine]:
 
 def create(db: Engine, actor: Actor = ROADS, **changes: Any) -> str:
     with db.begin() as conn:
-        return create_project(conn, actor, values(**changes)).code
+        return run(conn, create_project(actor, values(**changes))).code
 
 
 def row(db: Engine, code: str) -> dict[str, Any]:
@@ -114,7 +115,7 @@ def refused(call: Any) -> WriteError:
 def test_a_draft_is_created_with_its_code_district_and_currency(db: Engine) -> None:
     before = log_state(db)
     with db.begin() as conn:
-        created = create_project(conn, ROADS, values())
+        created = run(conn, create_project(ROADS, values()))
     stored = row(db, created.code)
     assert created.code.startswith("SEOUL-2027-")
     assert len(created.code) == len("SEOUL-2027-000001")
@@ -164,13 +165,13 @@ def test_creating_a_published_project_logs_every_field(db: Engine) -> None:
 def test_only_officials_of_the_agency_and_admins_write(db: Engine) -> None:
     for actor in (CONTRACTOR, PLANNER):
         with db.begin() as conn:
-            error = refused(lambda a=actor: create_project(conn, a, values()))
+            error = refused(lambda a=actor: run(conn, create_project(a, values())))
         assert (error.status, error.detail) == (
             403,
             f"A {actor.role} does not write projects; officials and admins do.",
         )
     with db.begin() as conn:
-        error = refused(lambda: create_project(conn, WATER, values(agency="TEST-ROADS")))
+        error = refused(lambda: run(conn, create_project(WATER, values(agency="TEST-ROADS"))))
     assert (error.status, error.detail) == (
         403,
         "An official writes only the projects of its own agency.",
@@ -179,20 +180,26 @@ def test_only_officials_of_the_agency_and_admins_write(db: Engine) -> None:
     for actor in (WATER, CONTRACTOR, PLANNER):
         with db.begin() as conn:
             error = refused(
-                lambda a=actor: update_project(
-                    conn, a, code, {"title": "x"}, reason=None, if_version=version(db, code)
+                lambda a=actor: run(
+                    conn,
+                    update_project(
+                        a, code, {"title": "x"}, reason=None, if_version=version(db, code)
+                    ),
                 )
             )
         assert error.status == 403
         with db.begin() as conn:
-            assert refused(lambda a=actor: withdraw_project(conn, a, code, "x")).status == 403
+            assert refused(lambda a=actor: run(conn, withdraw_project(a, code, "x"))).status == 403
     with db.begin() as conn:
-        update_project(
-            conn, ADMIN, code, {"title": "관리자 수정"}, reason=None, if_version=version(db, code)
+        run(
+            conn,
+            update_project(
+                ADMIN, code, {"title": "관리자 수정"}, reason=None, if_version=version(db, code)
+            ),
         )
     assert row(db, code)["title"] == "관리자 수정"
     with db.begin() as conn:
-        error = refused(lambda: create_project(conn, ADMIN, values()))
+        error = refused(lambda: run(conn, create_project(ADMIN, values())))
     assert (error.status, error.errors) == (422, [("agency", "it is required")])
     assert create(db, ADMIN, agency="TEST-WATER").startswith("SEOUL-2027-")
 
@@ -200,25 +207,26 @@ def test_only_officials_of_the_agency_and_admins_write(db: Engine) -> None:
 def test_an_unknown_project_is_404(db: Engine) -> None:
     with db.begin() as conn:
         error = refused(
-            lambda: update_project(
-                conn, ROADS, "SEOUL-1999-000001", {}, reason=None, if_version="1-1"
+            lambda: run(
+                conn, update_project(ROADS, "SEOUL-1999-000001", {}, reason=None, if_version="1-1")
             )
         )
     assert (error.status, error.detail) == (404, "There is no project 'SEOUL-1999-000001'.")
     with db.begin() as conn:
-        assert refused(lambda: withdraw_project(conn, ROADS, "NOPE", "x")).status == 404
+        assert refused(lambda: run(conn, withdraw_project(ROADS, "NOPE", "x"))).status == 404
 
 
 def test_a_stale_version_is_412_and_changes_nothing(db: Engine) -> None:
     code = create(db, published=True)
     stale = version(db, code)
     with db.begin() as conn:
-        update_project(conn, ROADS, code, {"title": "첫 수정"}, reason=None, if_version=stale)
+        run(conn, update_project(ROADS, code, {"title": "첫 수정"}, reason=None, if_version=stale))
     kept, log = row(db, code), log_state(db)
     with db.begin() as conn:
         error = refused(
-            lambda: update_project(
-                conn, ROADS, code, {"title": "늦은 수정"}, reason=None, if_version=stale
+            lambda: run(
+                conn,
+                update_project(ROADS, code, {"title": "늦은 수정"}, reason=None, if_version=stale),
             )
         )
     assert (error.status, error.detail) == (
@@ -229,7 +237,9 @@ def test_a_stale_version_is_412_and_changes_nothing(db: Engine) -> None:
     assert log_state(db) == log
     with db.begin() as conn:
         assert (
-            refused(lambda: withdraw_project(conn, ROADS, code, "중단", if_version=stale)).status
+            refused(
+                lambda: run(conn, withdraw_project(ROADS, code, "중단", if_version=stale))
+            ).status
             == 412
         )
     assert row(db, code) == kept
@@ -253,7 +263,7 @@ def test_every_field_problem_is_named_at_once(db: Engine) -> None:
         geometry="POINT(126.5 37.5)",
     )
     with db.begin() as conn:
-        error = refused(lambda: create_project(conn, ROADS, bad))
+        error = refused(lambda: run(conn, create_project(ROADS, bad)))
     assert error.status == 422
     reasons = dict(error.errors)
     assert sorted(f for f, _ in error.errors) == sorted(
@@ -289,11 +299,11 @@ def test_every_field_problem_is_named_at_once(db: Engine) -> None:
     assert reasons["colour"] == "it is not a field of a project"
     assert reasons["geometry"].startswith("The geometry lies outside the city: at lon 126.5")
     with db.begin() as conn:
-        error = refused(lambda: create_project(conn, ROADS, {"title": "제목만"}))
+        error = refused(lambda: run(conn, create_project(ROADS, {"title": "제목만"})))
     missing = "category project_type status budget planned_start planned_end geometry"
     assert error.errors == [(name, "it is required") for name in missing.split()]
     with db.begin() as conn:
-        error = refused(lambda: create_project(conn, ROADS, values(), crs="EPSG:1"))
+        error = refused(lambda: run(conn, create_project(ROADS, values(), crs="EPSG:1")))
     assert [f for f, _ in error.errors] == ["crs"]
 
 
@@ -302,9 +312,9 @@ def test_a_failed_write_leaves_no_row_and_no_entry(db: Engine) -> None:
         projects = conn.execute(text("SELECT count(*) FROM projects")).scalar_one()
     log = log_state(db)
     with pytest.raises(WriteError), db.begin() as conn:
-        create_project(conn, ROADS, values(published=True, actual_end="2027-05-01"))
+        run(conn, create_project(ROADS, values(published=True, actual_end="2027-05-01")))
     with pytest.raises(RuntimeError), db.begin() as conn:
-        create_project(conn, ROADS, values(published=True))  # logged, then the caller fails
+        run(conn, create_project(ROADS, values(published=True)))  # logged, then the caller fails
         assert changelog.length(conn) == log[0] + 1
         raise RuntimeError("the response could not be sent")
     with db.connect() as conn:
@@ -318,8 +328,8 @@ def test_money_and_dates_of_a_public_project_need_a_reason(db: Engine) -> None:
     for change in ({"budget": 130_000_000}, {"planned_end": "2027-12-31"}):
         with db.begin() as conn:
             error = refused(
-                lambda c=change: update_project(
-                    conn, ROADS, code, c, reason="  ", if_version=version(db, code)
+                lambda c=change: run(
+                    conn, update_project(ROADS, code, c, reason="  ", if_version=version(db, code))
                 )
             )
         assert (error.status, error.errors) == (
@@ -327,13 +337,17 @@ def test_money_and_dates_of_a_public_project_need_a_reason(db: Engine) -> None:
             [("reason", f"a reason is required for a change of {next(iter(change))}")],
         )
     with db.begin() as conn:  # the same value again is no change
-        update_project(
-            conn, ROADS, code, {"budget": "120000000.00"}, reason=None, if_version=version(db, code)
+        run(
+            conn,
+            update_project(
+                ROADS, code, {"budget": "120000000.00"}, reason=None, if_version=version(db, code)
+            ),
         )
     draft = create(db)
     with db.begin() as conn:  # a draft's figures are not public yet
-        update_project(
-            conn, ROADS, draft, {"budget": 1}, reason=None, if_version=version(db, draft)
+        run(
+            conn,
+            update_project(ROADS, draft, {"budget": 1}, reason=None, if_version=version(db, draft)),
         )
     assert row(db, draft)["budget"] == Decimal("1.00")
 
@@ -342,20 +356,22 @@ def test_an_edit_logs_the_changed_fields_and_the_reason(db: Engine) -> None:
     code = create(db, published=True)
     old = version(db, code)
     with db.begin() as conn:
-        updated = update_project(
+        updated = run(
             conn,
-            ROADS,
-            code,
-            {
-                "budget": "150000000",
-                "planned_end": "2027-12-31",
-                "title": "시청 앞 보도 정비",
-                "status": "implementation",
-                "officer_name": "김철수",
-                "geometry": "POINT(126.978 37.5666)",
-            },
-            reason="설계 변경",
-            if_version=old,
+            update_project(
+                ROADS,
+                code,
+                {
+                    "budget": "150000000",
+                    "planned_end": "2027-12-31",
+                    "title": "시청 앞 보도 정비",
+                    "status": "implementation",
+                    "officer_name": "김철수",
+                    "geometry": "POINT(126.978 37.5666)",
+                },
+                reason="설계 변경",
+                if_version=old,
+            ),
         )
     assert updated.version != old
     assert updated.version == version(db, code)
@@ -381,13 +397,15 @@ def test_an_edit_logs_the_changed_fields_and_the_reason(db: Engine) -> None:
 def test_publishing_a_draft_logs_the_baseline(db: Engine) -> None:
     code = create(db)
     with db.begin() as conn:
-        update_project(
+        run(
             conn,
-            ROADS,
-            code,
-            {"published": True, "budget": 99},
-            reason=None,
-            if_version=version(db, code),
+            update_project(
+                ROADS,
+                code,
+                {"published": True, "budget": 99},
+                reason=None,
+                if_version=version(db, code),
+            ),
         )
     [entry] = entries(db, code)
     assert (entry["action"], entry["agency"], entry["role"]) == (
@@ -400,8 +418,11 @@ def test_publishing_a_draft_logs_the_baseline(db: Engine) -> None:
     assert entry["fields"]["geometry"] == [None, POINT]
     with db.begin() as conn:
         error = refused(
-            lambda: update_project(
-                conn, ROADS, code, {"published": False}, reason=None, if_version=version(db, code)
+            lambda: run(
+                conn,
+                update_project(
+                    ROADS, code, {"published": False}, reason=None, if_version=version(db, code)
+                ),
             )
         )
     assert error.errors == [
@@ -412,10 +433,10 @@ def test_publishing_a_draft_logs_the_baseline(db: Engine) -> None:
 def test_a_withdrawn_project_is_kept_with_its_reason(db: Engine) -> None:
     code = create(db, published=True)
     with db.begin() as conn:
-        error = refused(lambda: withdraw_project(conn, ROADS, code, ""))
+        error = refused(lambda: run(conn, withdraw_project(ROADS, code, "")))
     assert error.errors == [("reason", "a withdrawal needs its reason")]
     with db.begin() as conn:
-        withdrawn = withdraw_project(conn, ROADS, code, "예산 미확보")
+        withdrawn = run(conn, withdraw_project(ROADS, code, "예산 미확보"))
     stored = row(db, code)
     assert (stored["withdrawn_reason"], stored["published"]) == ("예산 미확보", True)
     assert stored["withdrawn_at"] is not None
@@ -428,10 +449,13 @@ def test_a_withdrawn_project_is_kept_with_its_reason(db: Engine) -> None:
         "TEST-ROADS",
     )
     with db.begin() as conn:
-        assert refused(lambda: withdraw_project(conn, ROADS, code, "again")).status == 409
+        assert refused(lambda: run(conn, withdraw_project(ROADS, code, "again"))).status == 409
         error = refused(
-            lambda: update_project(
-                conn, ROADS, code, {"title": "x"}, reason=None, if_version=withdrawn.version
+            lambda: run(
+                conn,
+                update_project(
+                    ROADS, code, {"title": "x"}, reason=None, if_version=withdrawn.version
+                ),
             )
         )
     assert error.status == 409
@@ -446,14 +470,16 @@ def test_concurrent_creators_get_distinct_codes_and_one_chain(db: Engine) -> Non
         with writers.begin() as conn:
             conn.execute(text("SELECT 1"))  # each holds its connection and transaction
             start.wait(timeout=30)
-            return create_project(
+            return run(
                 conn,
-                actor,
-                values(
-                    published=True,
-                    planned_start="2029-04-01",
-                    planned_end="2029-05-01",
-                    agency=agency,
+                create_project(
+                    actor,
+                    values(
+                        published=True,
+                        planned_start="2029-04-01",
+                        planned_end="2029-05-01",
+                        agency=agency,
+                    ),
                 ),
             ).code
 
@@ -473,13 +499,13 @@ def test_the_version_changes_with_every_write(db: Engine) -> None:
     code = create(db)
     first = version(db, code)
     with db.begin() as conn:
-        second = update_project(
-            conn, ROADS, code, {"title": "새 제목"}, reason=None, if_version=first
+        second = run(
+            conn, update_project(ROADS, code, {"title": "새 제목"}, reason=None, if_version=first)
         ).version
     assert second != first
     with db.begin() as conn:
-        same = update_project(
-            conn, ROADS, code, {"title": "새 제목"}, reason=None, if_version=second
+        same = run(
+            conn, update_project(ROADS, code, {"title": "새 제목"}, reason=None, if_version=second)
         )
     assert (same.version, same.changed) == (second, ())
     assert isinstance(row(db, code)["planned_start"], date)
@@ -487,8 +513,8 @@ def test_the_version_changes_with_every_write(db: Engine) -> None:
 
 def test_the_writes_keep_the_callers_transaction(db: Engine) -> None:
     with db.begin() as conn:
-        one = create_project(conn, ROADS, values(published=True)).code
-        two = create_project(conn, ROADS, values(published=True)).code
+        one = run(conn, create_project(ROADS, values(published=True))).code
+        two = run(conn, create_project(ROADS, values(published=True))).code
         assert _in(conn, one) and _in(conn, two)
     assert len({one, two}) == 2
 
