@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -252,6 +255,61 @@ def user_add(
     finally:
         engine.dispose()
     _say(f"Account {number} created: {email} ({role}).")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[
+        Path, typer.Argument(help="GeoJSON, GeoPackage, zipped Shapefile, KML or CSV.")
+    ],
+    mapping: Annotated[
+        Path | None, typer.Option(help="The field mapping (YAML or JSON); see --suggest-mapping.")
+    ] = None,
+    agency: Annotated[str | None, typer.Option(help="Every row's agency code.")] = None,
+    crs: Annotated[str | None, typer.Option(help="The CRS of a file that names none.")] = None,
+    layer: Annotated[str | None, typer.Option(help="The GeoPackage's layer.")] = None,
+    swap_axes: Annotated[bool, typer.Option(help="Swap x and y (latitude given first).")] = False,
+    dry_run: Annotated[
+        bool, typer.Option(help="Report what would happen; change nothing.")
+    ] = False,
+    suggest_mapping: Annotated[
+        bool, typer.Option(help="Print a starting mapping for the file, and stop.")
+    ] = False,
+) -> None:
+    """Import a file's projects: checked like the write API's, all or nothing, logged."""
+    from geo.imports import load
+    from geo.imports.mapping import Mapping, dumped, read_mapping, suggest
+
+    if suggest_mapping:
+        columns, samples, has_geometry = load.sample_rows(file, layer)
+        typer.echo(dumped(suggest(columns, samples, has_geometry=has_geometry)), nl=False)
+        return
+    chosen = read_mapping(mapping) if mapping else Mapping()
+    options = load.Options(agency=agency, crs=crs, swap_axes=swap_axes, layer=layer,
+                           dry_run=dry_run)  # fmt: skip
+    engine = engine_for(_ready_database())
+    try:
+        with engine.begin() as conn, _rows_per_second() as progress:
+            report = load.import_file(conn, file, chosen, options, progress=progress)
+    finally:
+        engine.dispose()
+    _say(load.summary(report))
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _rows_per_second() -> Iterator[Callable[[int], None]]:
+    """A progress bar of the rows read, with their rate."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    began = time.monotonic()
+    rows = TextColumn("{task.completed:,.0f} rows, {task.fields[rate]:,.0f} rows/s")
+    with Progress(SpinnerColumn(), rows, TimeElapsedColumn(), transient=True) as bar:
+        task = bar.add_task("import", total=None, rate=0.0)
+        yield lambda done: bar.update(
+            task, completed=done, rate=done / max(time.monotonic() - began, 1e-3)
+        )
 
 
 @app.command("verify-log")

@@ -13,7 +13,9 @@ record, and its publication logs every field it is published with (the baseline)
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -27,7 +29,7 @@ from geo.sql import Query
 from geo.transaction import Later, Steps
 
 GENESIS = bytes(32)  # the "previous hash" of the first entry
-ACTIONS = ("create", "edit", "publish", "withdraw", "report")
+ACTIONS = ("create", "edit", "publish", "withdraw", "report", "import")
 # Money and dates: a change of one needs a reason, and the disclosure shows each one's baseline
 # (as first published) beside its current value, with every revision and its reason
 REVISED = ("budget", "contract_value", "planned_start", "planned_end")
@@ -61,8 +63,8 @@ class Change:
     """One change to the public record, as disclosed: no person's name, only agency and role."""
 
     action: str
-    project: str  # project code
-    agency: str
+    project: str | None  # project code; None for an import's own entry
+    agency: str | None  # None for an import for several agencies
     role: str
     fields: Mapping[str, tuple[Any, Any]]  # field -> (before, after); before is None on create
     reason: str | None = None
@@ -73,13 +75,22 @@ class Change:
 
 
 HEAD = Query("SELECT seq, hash, now() AS at FROM change_head FOR UPDATE")
+COLUMNS = ("seq", "at", "project", "agency", "role", "action", "content", "prev", "hash")
+INSERT = """
+    INSERT INTO changes (seq, at, project_code, agency_code, role, action, content, prev_hash,
+                         hash)
+    VALUES (%(seq)s, %(at)s, %(project)s, %(agency)s, %(role)s, %(action)s, %(content)s,
+            %(prev)s, %(hash)s);
+"""
+COPY = (
+    "COPY changes (seq, at, project_code, agency_code, role, action, content, prev_hash, hash) "
+    "FROM STDIN WITH (FORMAT csv)"
+)
+MOVE_HEAD = "UPDATE change_head SET seq = %(seq)s, hash = %(hash)s"
 
 
-def appended(change: Change) -> Steps[int]:
-    """Append ``change`` to the log in the write's transaction; returns its sequence number.
-    The head stays locked until the transaction ends, and the entry goes with the commit."""
-    head = (yield HEAD)[0]
-    seq, previous, at = head["seq"] + 1, bytes(head["hash"]), head["at"]
+def _entry(seq: int, at: datetime, previous: bytes, change: Change) -> dict[str, Any]:
+    """The stored row of ``change`` as entry ``seq`` after the entry hashed ``previous``."""
     content = canonical(
         {
             "seq": seq,
@@ -92,30 +103,59 @@ def appended(change: Change) -> Steps[int]:
             "reason": change.reason,
         }
     )
-    digest = link(previous, content)
-    yield Later(
-        Query(
-            """
-            INSERT INTO changes (seq, at, project_code, agency_code, role, action, content,
-                                 prev_hash, hash)
-            VALUES (%(seq)s, %(at)s, %(project)s, %(agency)s, %(role)s, %(action)s,
-                    %(content)s, %(prev)s, %(hash)s);
-            UPDATE change_head SET seq = %(seq)s, hash = %(hash)s
-            """,
-            {
-                "seq": seq,
-                "at": at,
-                "project": change.project,
-                "agency": change.agency,
-                "role": change.role,
-                "action": change.action,
-                "content": content,
-                "prev": previous,
-                "hash": digest,
-            },
-        )
-    )
-    return int(seq)
+    return {
+        "seq": seq,
+        "at": at,
+        "project": change.project,
+        "agency": change.agency,
+        "role": change.role,
+        "action": change.action,
+        "content": content,
+        "prev": previous,
+        "hash": link(previous, content),
+    }
+
+
+def appended(change: Change) -> Steps[int]:
+    """Append ``change`` to the log in the write's transaction; returns its sequence number.
+    The head stays locked until the transaction ends, and the entry goes with the commit."""
+    head = (yield HEAD)[0]
+    row = _entry(head["seq"] + 1, head["at"], bytes(head["hash"]), change)
+    yield Later(Query(INSERT + MOVE_HEAD, row))
+    return int(row["seq"])
+
+
+def _csv_field(value: Any) -> Any:
+    return "\\x" + value.hex() if isinstance(value, bytes) else value
+
+
+def append_all(cursor: Any, changes: Iterable[Change], *, block: int = 5000) -> int:
+    """Append many changes (an import's) with a psycopg2 ``cursor``, in its transaction: the
+    head locked once, the entries sent by COPY ``block`` at a time; returns how many."""
+    cursor.execute(HEAD.sql)
+    seq, previous, at = cursor.fetchone()
+    previous, count = bytes(previous), 0
+    batch = io.StringIO()
+    out = csv.writer(batch, lineterminator="\n")
+    for change in changes:
+        seq, count = seq + 1, count + 1
+        row = _entry(seq, at, previous, change)
+        previous = row["hash"]
+        out.writerow(_csv_field(row[name]) for name in COLUMNS)
+        if count % block == 0:
+            _copy(cursor, batch)
+    _copy(cursor, batch)
+    if count:
+        cursor.execute(MOVE_HEAD, {"seq": seq, "hash": previous})
+    return count
+
+
+def _copy(cursor: Any, batch: io.StringIO) -> None:
+    if batch.tell():
+        batch.seek(0)
+        cursor.copy_expert(COPY, batch)
+        batch.seek(0)
+        batch.truncate()
 
 
 @dataclass(frozen=True)

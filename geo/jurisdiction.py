@@ -293,6 +293,22 @@ AGENCIES = Query(
 )
 
 
+def district_of(geometry: Query) -> Query:
+    """The district holding most of a geometry (an EPSG:4326 SQL expression), as a scalar
+    subquery; NULL when none holds any of it."""
+    return Query.compose(
+        """
+        (SELECT d.code FROM districts d WHERE d.level = 1 AND ST_Intersects(d.geom, {g})
+         ORDER BY CASE ST_Dimension({g})
+                      WHEN 0 THEN 0
+                      WHEN 1 THEN -ST_Length(ST_Intersection(d.geom, {g}))
+                      ELSE -ST_Area(ST_Intersection(d.geom, {g})) END, d.code
+         LIMIT 1)
+        """,
+        g=geometry,
+    )
+
+
 def placement_of(geometry: Query) -> Query:
     """Where a geometry (a SQL expression of an EPSG:4326 geometry) falls: one row of
     ``inside`` (wholly within the city's districts) and ``district`` (the district holding most
@@ -303,15 +319,11 @@ def placement_of(geometry: Query) -> Query:
         SELECT coalesce(ST_CoveredBy(g.g, (SELECT ST_Union(d.geom) FROM districts d
                                            WHERE d.level = 1 AND d.geom && g.g)), false)
                AS inside,
-               (SELECT d.code FROM districts d WHERE d.level = 1 AND ST_Intersects(d.geom, g.g)
-                ORDER BY CASE ST_Dimension(g.g)
-                             WHEN 0 THEN 0
-                             WHEN 1 THEN -ST_Length(ST_Intersection(d.geom, g.g))
-                             ELSE -ST_Area(ST_Intersection(d.geom, g.g)) END, d.code
-                LIMIT 1) AS district
+               {district} AS district
         FROM g
         """,
         geometry=geometry,
+        district=district_of(Query("g.g")),
     )
 
 

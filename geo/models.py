@@ -172,6 +172,8 @@ class Project(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+    # the stable id of the imported row it came from (``geo.imports``), unique in its agency
+    source_key: Mapped[str | None] = mapped_column(Text)
     geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False)
     search_text: Mapped[str] = mapped_column(
         Text,
@@ -209,6 +211,13 @@ class Project(Base):
         Index("ix_projects_district_code", "district_code"),
         Index("ix_projects_contractor", "contractor"),
         Index("ix_projects_planned_dates", "planned_start", "planned_end"),
+        Index(
+            "uq_projects_agency_code_source_key",
+            "agency_code",
+            "source_key",
+            unique=True,
+            postgresql_where=text("source_key IS NOT NULL"),
+        ),
         Index(
             "ix_projects_search_text",
             "search_text",
@@ -369,8 +378,8 @@ class ChangeEntry(Base):
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    project_code: Mapped[str] = mapped_column(String(40))
-    agency_code: Mapped[str] = mapped_column(String(40))
+    project_code: Mapped[str | None] = mapped_column(String(40))  # None for an import's entry
+    agency_code: Mapped[str | None] = mapped_column(String(40))
     role: Mapped[str] = mapped_column(String(20))
     action: Mapped[str] = mapped_column(String(20))
     content: Mapped[str] = mapped_column(Text)
@@ -379,6 +388,8 @@ class ChangeEntry(Base):
 
     __table_args__ = (
         CheckConstraint(f"action IN ({sql_list(ACTIONS)})", name="action"),
+        CheckConstraint("(action = 'import') = (project_code IS NULL)", name="project"),
+        CheckConstraint("action = 'import' OR agency_code IS NOT NULL", name="agency"),
         Index("ix_changes_project_code", "project_code"),
         Index("ix_changes_agency_code", "agency_code"),
         Index("ix_changes_at", "at"),

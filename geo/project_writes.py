@@ -198,21 +198,21 @@ def _row(code: str) -> Steps[dict[str, Any]]:
     return _found((yield Query(ROW, {"code": code})), code)
 
 
-def _record(row: Mapping[str, Any]) -> dict[str, Any]:
+def record_of(row: Mapping[str, Any]) -> dict[str, Any]:
     """A project's fields as the public log names them."""
     fields = {name: row[name] for name in FIELDS if name != "published"}
     fields.update(currency=row["currency"], district=row["district_code"], geometry=row["geometry"])
     return fields
 
 
-def _shown(name: str, value: Any) -> Any:
+def shown(name: str, value: Any) -> Any:
     """A field's value as the public log shows it: a person's contact only as given or not."""
     return WITHHELD if name in PERSONAL and value is not None else value
 
 
-def _baseline(row: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+def baseline_of(row: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
     """Every field of a project entering the public record, as (None, value)."""
-    return {k: (None, _shown(k, v)) for k, v in _record(row).items()}
+    return {k: (None, shown(k, v)) for k, v in record_of(row).items()}
 
 
 def _reason_of(error: ValidationError) -> str:
@@ -365,7 +365,7 @@ def create_project(
     )
     row = made[0]
     if row["published"]:
-        yield from _log(actor, "create", row, _baseline(row), None)
+        yield from _log(actor, "create", row, baseline_of(row), None)
     return Created(code, version_of(row["id"], row["updated_at"]))
 
 
@@ -428,10 +428,10 @@ def update_project(
         },
     )
     after = returned[0]
-    was, now = _record(before), _record(after)
-    differ = {k: (_shown(k, was[k]), _shown(k, now[k])) for k in now if was[k] != now[k]}
+    was, now = record_of(before), record_of(after)
+    differ = {k: (shown(k, was[k]), shown(k, now[k])) for k in now if was[k] != now[k]}
     if not before["published"] and after["published"]:
-        yield from _log(actor, "publish", after, _baseline(after), reason)
+        yield from _log(actor, "publish", after, baseline_of(after), reason)
     elif before["published"] and differ:
         yield from _log(actor, "edit", after, differ, reason)
     version = version_of(after["id"], after["updated_at"])

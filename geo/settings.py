@@ -174,6 +174,11 @@ class Settings(BaseSettings):
     upload_max_files: int = Field(
         default=10, ge=1, description="Most files one progress report may carry."
     )
+    import_max_mb: float = Field(
+        default=1024.0,
+        gt=0,
+        description="Largest file an import reads (MB), and the most a zip may unpack to.",
+    )
     basemap_url: str | None = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     basemap_attribution: str = "&copy; OpenStreetMap contributors"
 
@@ -184,6 +189,10 @@ class Settings(BaseSettings):
     @property
     def upload_max_bytes(self) -> int:
         return int(self.upload_max_mb * 2**20)
+
+    @property
+    def import_max_bytes(self) -> int:
+        return int(self.import_max_mb * 2**20)
 
 
 @lru_cache

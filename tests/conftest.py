@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine
 from api.app import create_app
 from api.server import uvicorn_config
 from geo.accounts import NewUser, add_user, issue_token
-from geo.jurisdiction import City, init_city, read_city
+from geo.jurisdiction import SEOUL, City, init_city, read_city
 from geo.settings import Settings
 from geo.store import migrate
 from geo.store.database import drop_database, engine_for, prepare, read_url, write_url
@@ -71,6 +71,18 @@ def city_database(settings: Settings, name: str, city: City) -> str:
         init_city(conn, city)
     engine.dispose()
     return url
+
+
+def seoul_agencies(settings: Settings, name: str) -> Iterator[Engine]:
+    """The Seoul test city with its agencies and no projects, as database ``name`` (for a
+    fixture to yield from), dropped afterwards."""
+    url = city_database(settings, name, read_city(SEOUL))
+    engine = engine_for(url)
+    with engine.begin() as conn:
+        city.insert_agencies(conn, city.AGENCIES, ("ko", "en"))
+    yield engine
+    engine.dispose()
+    drop_database(url)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 
 from geo import changelog
-from geo.jurisdiction import SEOUL, read_city
 from geo.project_writes import (
     WITHHELD,
     Actor,
@@ -26,10 +25,9 @@ from geo.project_writes import (
     withdraw_project,
 )
 from geo.settings import Settings
-from geo.store.database import drop_database, engine_for
+from geo.store.database import engine_for
 from geo.transaction import run
-from tests import city
-from tests.conftest import TEST_DB, city_database
+from tests.conftest import TEST_DB, seoul_agencies
 
 ROADS = Actor(1, "official", agency="TEST-ROADS")
 WATER = Actor(2, "official", agency="TEST-WATER")
@@ -59,13 +57,7 @@ def values(**changes: Any) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def db(settings: Settings) -> Iterator[Engine]:
     """The Seoul test city with its agencies and no projects, for this module's writes."""
-    url = city_database(settings, f"{TEST_DB}_writes", read_city(SEOUL))
-    engine = engine_for(url)
-    with engine.begin() as conn:
-        city.insert_agencies(conn, city.AGENCIES, ("ko", "en"))
-    yield engine
-    engine.dispose()
-    drop_database(url)
+    yield from seoul_agencies(settings, f"{TEST_DB}_writes")
 
 
 def create(db: Engine, actor: Actor = ROADS, **changes: Any) -> str:
