@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    CHAR,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -36,6 +37,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from geo.accounts import ROLES
 from geo.changelog import ACTIONS
+from geo.imports import JOB_STATES
 from geo.vocab import GEOMETRY_TYPES, PROJECT_TYPES, STATUSES, sql_list
 
 NAMING = {
@@ -393,4 +395,31 @@ class ChangeEntry(Base):
         Index("ix_changes_project_code", "project_code"),
         Index("ix_changes_agency_code", "agency_code"),
         Index("ix_changes_at", "at"),
+    )
+
+
+class ImportJob(Base):
+    """An import sent to the API (``geo.imports.jobs``): what was sent, how far it got, and
+    its report or the problem that stopped it."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    agency_code: Mapped[str | None] = mapped_column(ForeignKey("agencies.code"))
+    file_name: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(CHAR(64))
+    mapping: Mapped[dict] = mapped_column(JSONB)
+    options: Mapped[dict] = mapped_column(JSONB)
+    dry_run: Mapped[bool] = mapped_column(Boolean)
+    state: Mapped[str] = mapped_column(String(20), server_default="running")
+    rows_read: Mapped[int] = mapped_column(Integer, server_default="0")
+    report: Mapped[dict | None] = mapped_column(JSONB)
+    problem: Mapped[dict | None] = mapped_column(JSONB)
+
+    __table_args__ = (
+        CheckConstraint(f"state IN ({sql_list(JOB_STATES)})", name="state"),
+        Index("ix_imports_agency_code", "agency_code"),
     )

@@ -8,6 +8,10 @@ the column names and sample values; ``load`` stages, checks, compares and applie
 
 from geo.errors import AllimiError
 
+# An import job runs, then is done (its report: a dry run, applied, or rows rejected), refused
+# (the file or mapping as a whole) or failed (the database, say)
+JOB_STATES = ("running", "done", "refused", "failed")
+
 
 class ImportRefused(AllimiError):
     """A whole file or mapping refused: the HTTP status it means (413 too large, 422 otherwise,

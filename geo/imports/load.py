@@ -32,7 +32,7 @@ from geo.changelog import Change, append_all
 from geo.geometry_input import Limits
 from geo.imports import ImportRefused
 from geo.imports.mapping import Mapping, refused, value_of
-from geo.imports.source import open_source
+from geo.imports.source import Source, open_source
 from geo.jurisdiction import STORED, Jurisdiction, district_of
 from geo.project_writes import (
     ADAPTERS,
@@ -288,11 +288,7 @@ def import_file(
     with tempfile.TemporaryDirectory(prefix="allimi-import-") as scratch:
         source = open_source(path, Path(scratch), layer=options.layer,
                              max_bytes=max_bytes or settings.import_max_bytes)  # fmt: skip
-        missing = [c for c in mapping.columns() if c not in source.columns()]
-        if missing:
-            raise refused([(c, "no such column in the file") for c in missing] + [
-                ("columns", f"the file has: {', '.join(source.columns())}")
-            ])  # fmt: skip
+        _check_columns(source, mapping)
         cursor = _stage(conn)
         srid: int | None = None
         for frame in source.rows():
@@ -310,9 +306,7 @@ def import_file(
                           "source": wkb.hex() if wkb else None}  # fmt: skip
                 buffer.write(_copy_line([staged.get(name) for name in STAGED]))
             buffer.seek(0)
-            cursor.copy_expert(
-                f"COPY import_rows ({', '.join(STAGED)}) FROM STDIN", buffer
-            )
+            cursor.copy_expert(f"COPY import_rows ({', '.join(STAGED)}) FROM STDIN", buffer)
             if progress:
                 progress(rows.count)
     report.rows = rows.count
@@ -458,6 +452,26 @@ def _apply(conn: Connection, report: Report, prefix: str, currency: str, options
         append_all(cursor, changes)
     finally:
         cursor.close()
+
+
+def _check_columns(source: Source, mapping: Mapping) -> None:
+    """ImportRefused listing the mapped columns the file does not have."""
+    have = source.columns()
+    missing = [c for c in mapping.columns() if c not in have]
+    if missing:
+        raise refused(
+            [(c, "no such column in the file") for c in missing]
+            + [("columns", f"the file has: {', '.join(have)}")]
+        )
+
+
+def inspect(path: Path, mapping: Mapping, layer: str | None, max_bytes: int) -> str:
+    """What ``path`` is (its kind), once it is known to be readable with ``mapping``'s
+    columns; ImportRefused otherwise. Quick: it reads the file's head and schema only."""
+    with tempfile.TemporaryDirectory(prefix="allimi-import-") as scratch:
+        source = open_source(path, Path(scratch), layer=layer, max_bytes=max_bytes)
+        _check_columns(source, mapping)
+        return source.kind
 
 
 def sample_rows(
