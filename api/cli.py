@@ -260,14 +260,14 @@ def user_add(
 @app.command("import")
 def import_(
     file: Annotated[
-        Path, typer.Argument(help="GeoJSON, GeoPackage, zipped Shapefile, KML or CSV.")
+        Path, typer.Argument(help="GeoJSON, GeoPackage, zipped Shapefile, KML, CSV or OC4IDS.")
     ],
     mapping: Annotated[
         Path | None, typer.Option(help="The field mapping (YAML or JSON); see --suggest-mapping.")
     ] = None,
     agency: Annotated[str | None, typer.Option(help="Every row's agency code.")] = None,
     crs: Annotated[str | None, typer.Option(help="The CRS of a file that names none.")] = None,
-    layer: Annotated[str | None, typer.Option(help="The GeoPackage's layer.")] = None,
+    layer: Annotated[str | None, typer.Option(help="A GeoPackage layer or KML folder.")] = None,
     swap_axes: Annotated[bool, typer.Option(help="Swap x and y (latitude given first).")] = False,
     dry_run: Annotated[
         bool, typer.Option(help="Report what would happen; change nothing.")

@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -20,6 +21,7 @@ from geo.settings import Settings
 from geo.store.database import drop_database, engine_for
 from tests import city
 from tests.conftest import Server, hand_made_city, serve
+from tests.test_imports import MAPPING, frame, records
 from tests.test_reports import KM_NORTH, photo
 from tests.test_web import _axe, csp_violations, shot, watched
 
@@ -319,3 +321,49 @@ def test_a_contractors_photo_report_is_public_once_an_official_approves_it(
     expect(page.get_by_role("heading", name="Report progress")).to_be_visible()
     assert csp_violations(page) == []
     page.close()
+
+
+def test_an_official_imports_a_file_after_its_dry_run(
+    browser: Browser, site: Site, tmp_path: Path
+) -> None:
+    rows = records(3)
+    rows[2]["단계"] = "중단"  # not in the mapping's values: the dry run rejects it
+    path = tmp_path / "사업목록.geojson"
+    frame(rows).to_file(path, driver="GeoJSON")
+    page = open_editor(browser, site)
+    sign_in(page)
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_role("heading", name="Import projects from a file")).to_be_visible()
+    page.get_by_label("File", exact=True).set_input_files(path)
+    page.get_by_label("Field mapping (YAML or JSON)").fill(json.dumps(MAPPING, ensure_ascii=False))
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.locator(".import-table")).to_contain_text("'중단' is not in the mapping's values")
+    expect(page.locator("#import-status[role=alert]")).to_have_text(
+        "Nothing can be imported until these rows are corrected in the file."
+    )
+    assert page.get_by_role("button", name="Import 2 projects").count() == 0
+    assert _axe(page) == []
+    shot(page, "editor-import-rejected")
+
+    rows[2]["단계"] = "착공"  # corrected in the file
+    frame(rows).to_file(path, driver="GeoJSON")
+    page.get_by_label("File", exact=True).set_input_files(path)
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.locator(".import-counts")).to_contain_text("New3")
+    shot(page, "editor-import-dry-run")
+    page.get_by_role("button", name="Import 3 projects").click()
+    expect(page.locator("#import-status")).to_have_text(
+        "Imported: 3 projects added or changed, each in the public change log."
+    )
+    assert csp_violations(page) == []
+    page.close()
+
+    public = watched(browser, 1280, 800)
+    public.goto(f"{site.server.base}/?lang=ko")
+    public.wait_for_selector("body[data-ready=true]", timeout=20_000)
+    public.fill("#q", "보도 정비 2공구")
+    public.press("#q", "Enter")
+    public.locator(".project-item", has_text="보도 정비 2공구").click()
+    expect(public.locator("article.disclosure")).to_contain_text("예산₩2억")  # 200,000 thousand won
+    shot(public, "editor-import-public")
+    public.close()

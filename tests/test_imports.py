@@ -71,15 +71,17 @@ def imported(db: Engine, path: Path, mapping: dict[str, Any] | Mapping = MAPPING
         return import_file(conn, path, chosen, Options(agency=AGENCY, **options))
 
 
-def stored(db: Engine) -> dict[str, dict[str, Any]]:
-    """The imported projects by source key."""
+SHOWN = (
+    "code, title, budget, status, planned_start, published, "
+    "ST_X(ST_PointOnSurface(geom)) AS lon, ST_Y(ST_PointOnSurface(geom)) AS lat"
+)
+
+
+def stored(db: Engine, columns: str = SHOWN) -> dict[str, dict[str, Any]]:
+    """The imported projects by source key, with ``columns`` (SQL of this module's)."""
     with db.connect() as conn:
         rows = conn.execute(
-            text(
-                "SELECT source_key, code, title, budget, status, planned_start, published, "
-                "ST_X(ST_PointOnSurface(geom)) AS lon, ST_Y(ST_PointOnSurface(geom)) AS lat "
-                "FROM projects WHERE source_key IS NOT NULL"
-            )
+            text(f"SELECT source_key, {columns} FROM projects WHERE source_key IS NOT NULL")
         ).mappings()
         return {r["source_key"]: dict(r) for r in rows}
 

@@ -69,6 +69,7 @@ def _example_path(route: APIRoute) -> str:
         "document_type": "contract",
         "sha256": "0" * 64,  # no file is stored in the test city
         "report_id": 1,
+        "job_id": 1,
     }
     path = re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), route.path)
     required = [p.alias for p in route.dependant.query_params if p.field_info.is_required()]

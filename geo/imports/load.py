@@ -30,8 +30,8 @@ from sqlalchemy import Connection, text
 
 from geo.changelog import Change, append_all
 from geo.geometry_input import Limits
-from geo.imports import ImportRefused
-from geo.imports.mapping import Mapping, refused, value_of
+from geo.imports import ImportRefused, oc4ids
+from geo.imports.mapping import Mapping, blank, refused, value_of
 from geo.imports.source import Source, open_source
 from geo.jurisdiction import STORED, Jurisdiction, district_of
 from geo.project_writes import (
@@ -130,9 +130,15 @@ class _Rows:
     """The file's rows as staged values, with each field problem found on the way."""
 
     def __init__(
-        self, mapping: Mapping, options: Options, categories: set[str], agencies: set[str]
+        self,
+        mapping: Mapping,
+        options: Options,
+        categories: set[str],
+        agencies: set[str],
+        currency: str,
     ):
         self.mapping = mapping
+        self.currency = currency
         self.options = options
         self.categories = categories
         self.agencies = agencies
@@ -163,6 +169,11 @@ class _Rows:
             self.rejected.append((number, "category", f"unknown category {out['category']!r}"))
         if out.get("agency") and out["agency"] not in self.agencies:
             self.rejected.append((number, "agency", f"there is no agency {out['agency']!r}"))
+        given = record.get(self.mapping.currency) if self.mapping.currency else None
+        if not blank(given) and str(given).strip().upper() != self.currency:
+            self.rejected.append(
+                (number, "budget", f"it is in {given}, not the city's currency {self.currency}")
+            )
         start, end = out.get("planned_start"), out.get("planned_end")
         if start and end and end < start:
             self.rejected.append(
@@ -206,7 +217,7 @@ def _geometries(frame: Any, mapping: Mapping) -> list[bytes | None]:
             shapely.Point(x, y) if x is not None and y is not None else None
             for x, y in zip(lon, lat, strict=True)
         ]
-    return [None if s is None else shapely.to_wkb(s) for s in shapes]
+    return [None if s is None else shapely.to_wkb(s, output_dimension=2) for s in shapes]
 
 
 def _numbers(column: Any) -> list[float | None]:
@@ -282,12 +293,16 @@ def import_file(
     if row is None:
         raise ImportRefused(409, "No city is set up yet (allimi city init).")
     city = Jurisdiction.model_validate(dict(row))
-    categories = set(conn.execute(text("SELECT code FROM categories")).scalars())
+    categories: dict[str, str] = dict(
+        conn.execute(text("SELECT code, oc4ids FROM categories")).all()
+    )
     agencies = set(conn.execute(text("SELECT code FROM agencies")).scalars())
-    rows = _Rows(mapping, options, categories, agencies)
     with tempfile.TemporaryDirectory(prefix="allimi-import-") as scratch:
         source = open_source(path, Path(scratch), layer=options.layer,
                              max_bytes=max_bytes or settings.import_max_bytes)  # fmt: skip
+        if source.kind == oc4ids.KIND and mapping == Mapping():
+            mapping = oc4ids.default_mapping(categories)
+        rows = _Rows(mapping, options, set(categories), agencies, city.currency)
         _check_columns(source, mapping)
         cursor = _stage(conn)
         srid: int | None = None

@@ -8,7 +8,7 @@ A mapping is a small YAML or JSON file::
     fields:
       title: name                     # a column, as is
       budget: {column: budget_kwon, scale: 1000}          # thousands of won
-      status: {column: stage, values: {착공: implementation, 준공: completed}}
+      status: {column: stage, values: {착공: implementation, 준공: completion}}
       planned_start: {column: start, date_format: "%Y.%m.%d"}
       category: {value: road}         # a constant
 
@@ -27,6 +27,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -83,6 +84,9 @@ class Mapping(BaseModel):
     key: str | None = None
     crs: str | None = None
     geometry: Geometry | None = None
+    # the column naming each row's currency, where the file has it: a row in another currency
+    # than the city's is refused, since money is never converted
+    currency: str | None = None
     fields: dict[str, Field_] = Field(default_factory=dict)
 
     @field_validator("fields", mode="before")
@@ -134,25 +138,23 @@ def read_mapping(path: Path) -> Mapping:
         raise refused([("mapping", f"{path.name} is no YAML or JSON: {exc}")]) from None
 
 
-def _blank(value: Any) -> bool:
-    return (
-        value is None
-        or (isinstance(value, float) and value != value)
-        or (isinstance(value, str) and not value.strip())
-    )
+def blank(value: Any) -> bool:
+    """No value: None, NaN or NaT (GDAL's empty number or date), blank text, an empty list."""
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, list):
+        return not value
+    return value is None or bool(pd.isna(value))
 
 
 def value_of(spec: Field_, raw: Any) -> Any:
     """A source value as the field takes it; ValueError saying why it cannot be."""
     if spec.value is not None:
         return spec.value
-    if _blank(raw):
+    if blank(raw):
         return None
     if spec.values is not None:
-        text = str(raw).strip()
-        if text not in spec.values:
-            raise ValueError(f"{text!r} is not in the mapping's values ({', '.join(spec.values)})")
-        return spec.values[text]
+        return _named(spec.values, raw)
     if spec.date_format:
         try:
             return datetime.strptime(str(raw).strip(), spec.date_format).date()
@@ -165,6 +167,19 @@ def value_of(spec: Field_, raw: Any) -> Any:
             raise ValueError(f"{raw!r} is not a number") from None
         return number * spec.scale
     return raw.strip() if isinstance(raw, str) else raw
+
+
+def _named(values: dict[str, Any], raw: Any) -> Any:
+    """What ``values`` names ``raw``; of a list (an OC4IDS project's sectors), what it names
+    the first item it knows."""
+    texts = [str(item).strip() for item in raw] if isinstance(raw, list) else [str(raw).strip()]
+    for text in texts:
+        if text in values:
+            return values[text]
+    raise ValueError(
+        f"{', '.join(map(repr, texts))} {'is' if len(texts) == 1 else 'are'} not in the "
+        f"mapping's values ({', '.join(values)})"
+    )
 
 
 # What suggests a field: words in a column's name (English and Korean)
@@ -224,7 +239,7 @@ DATE_FORMATS = ("%Y-%m-%d", "%Y.%m.%d", "%Y/%m/%d", "%Y%m%d", "%d/%m/%Y", "%m/%d
 
 
 def _suggested(name: str, column: str, samples: list[Any]) -> Any:
-    seen = [str(s).strip() for s in samples if not _blank(s)]
+    seen = [str(s).strip() for s in samples if not blank(s)]
     if name in ("planned_start", "planned_end") and seen:
         for form in DATE_FORMATS:
             try:

@@ -1,10 +1,12 @@
 """A file to import, opened by its content: what it is, its layers, columns, CRS and rows.
 
 The kind is told by the bytes, never by the name alone (an upload's name is the sender's
-word): a SQLite header is a GeoPackage, a zip holds a Shapefile, ``<kml`` is KML, JSON with
-``features`` is GeoJSON, and text with a delimiter on every line is CSV. GDAL (pyogrio) reads
-them all; a CSV's encoding is UTF-8 when its bytes decode as such, else CP949 (the superset of
-EUC-KR that Korean agencies' exports use), and its delimiter is sniffed.
+word): a SQLite header is a GeoPackage, a zip holds a Shapefile, ``<kml`` is KML, a JSON object
+with a list ``features`` is GeoJSON and with a list ``projects`` an OC4IDS project package, and
+text with a delimiter on every line is CSV. GDAL (pyogrio) reads them all but OC4IDS, which
+``geo.imports.oc4ids`` reads; a CSV's encoding is UTF-8 when its bytes decode as such, else
+CP949 (the superset of EUC-KR that Korean agencies' exports use), and its delimiter is sniffed.
+A GeoPackage or KML file with several layers (KML's folders) needs one chosen.
 
 A zip is unpacked by us, member by member, counting the bytes written: its headers may lie
 (a zip bomb), so the declared sizes are checked first and the written ones enforced.
@@ -13,17 +15,17 @@ A zip is unpacked by us, member by member, counting the bytes written: its heade
 from __future__ import annotations
 
 import csv
-import json
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pyogrio
 from geopandas import GeoDataFrame
 
-from geo.imports import ImportRefused
+from geo.imports import ImportRefused, oc4ids
 
 SNIFF_BYTES = 65_536
 ENCODINGS = ("utf-8", "cp949")
@@ -33,15 +35,27 @@ MAX_RATIO = 100  # a zip member that unpacks to more than 100x its size is taken
 CHUNK_ROWS = 10_000
 
 
+class Reader(Protocol):
+    """What reads a file GDAL does not (an OC4IDS package)."""
+
+    def columns(self) -> list[str]: ...
+
+    def crs(self) -> str | None: ...
+
+    def rows(self, chunk: int) -> Iterator[GeoDataFrame]: ...
+
+
 @dataclass(frozen=True)
 class Source:
-    """An opened file: ``path`` is what GDAL reads (the ``.shp`` of an unpacked zip)."""
+    """An opened file: ``path`` is what GDAL reads (the ``.shp`` of an unpacked zip), unless
+    ``reader`` reads it."""
 
     path: Path
-    kind: str  # GeoJSON, GeoPackage, Shapefile, KML or CSV
+    kind: str  # GeoJSON, GeoPackage, Shapefile, KML, CSV or OC4IDS
     layer: str | None = None
     encoding: str | None = None  # a CSV's
     options: dict[str, str] = field(default_factory=dict)  # GDAL open options (a CSV's)
+    reader: Reader | None = None
 
     def info(self) -> dict[str, Any]:
         try:
@@ -53,15 +67,22 @@ class Source:
         return found
 
     def columns(self) -> list[str]:
+        if self.reader:
+            return self.reader.columns()
         return [str(name) for name in self.info()["fields"]]
 
     def crs(self) -> str | None:
         """The file's CRS as GDAL names it (``EPSG:5186``), None when it names none."""
+        if self.reader:
+            return self.reader.crs()
         found = self.info().get("crs")
         return str(found) if found else None
 
     def rows(self, chunk: int = CHUNK_ROWS) -> Iterator[GeoDataFrame]:
         """The rows in chunks, so that memory does not grow with the file."""
+        if self.reader:
+            yield from self.reader.rows(chunk)
+            return
         start = 0
         while True:
             try:
@@ -96,8 +117,57 @@ def _kind(head: bytes) -> str | None:
     return "text" if b"\x00" not in head else None
 
 
+# A JSON string (a key when a colon follows, with ``[`` when its value is a list), or a bracket
+_JSON_TOKEN = re.compile(rb'"((?:[^"\\]|\\.)*)"(\s*:\s*\[)?|[\[\]{}]')
+
+
+def _lists(head: bytes) -> set[str]:
+    """The keys of the JSON object that ``head`` begins (as far as the head goes) whose values
+    are lists; a nested object's keys are not its own."""
+    found: set[str] = set()
+    depth = 0
+    for token in _JSON_TOKEN.finditer(head):
+        if token[0][:1] in (b"[", b"{"):
+            depth += 1
+        elif token[0][:1] in (b"]", b"}"):
+            depth -= 1
+        elif token[2]:
+            if depth == 1:
+                found.add(token[1].decode(errors="replace"))
+            depth += 1
+    return found
+
+
+def _json(path: Path, head: bytes) -> Source:
+    """GeoJSON or an OC4IDS package, by the head's own keys; when the head is not the whole
+    file and names neither, GDAL is left to read it as GeoJSON."""
+    lists = _lists(head)
+    if "projects" in lists:
+        return Source(path, oc4ids.KIND, reader=oc4ids.read_package(path))
+    if "features" in lists or len(head) == SNIFF_BYTES:
+        return Source(path, "GeoJSON")
+    raise ImportRefused(
+        422, "The JSON file is neither a GeoJSON FeatureCollection nor an OC4IDS project package."
+    )
+
+
+def _layer(path: Path, kind: str, layer: str | None) -> str:
+    """The layer to read: ``layer``, else the file's only one."""
+    try:
+        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+    except pyogrio.errors.DataSourceError:
+        raise ImportRefused(
+            422, f"The file looks like {kind} but cannot be read as such."
+        ) from None
+    if layer is None and len(layers) != 1:
+        raise ImportRefused(422, f"Choose one of the {kind} file's layers: {', '.join(layers)}.")
+    if layer is not None and layer not in layers:
+        raise ImportRefused(422, f"The {kind} file has no layer {layer!r}: {', '.join(layers)}.")
+    return layer or layers[0]
+
+
 def _unzipped(path: Path, into: Path, max_bytes: int) -> Path:
-    """The Shapefile a zip holds, unpacked into ``into``; SourceError for a bomb or none."""
+    """The Shapefile a zip holds, unpacked into ``into``; ImportRefused for a bomb or none."""
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
@@ -190,31 +260,12 @@ def open_source(path: Path, into: Path, *, layer: str | None = None, max_bytes: 
     kind = _kind(head)
     if kind == "zip":
         return Source(_unzipped(path, into, max_bytes), "Shapefile")
-    if kind == "GeoPackage":
-        try:
-            layers = [str(name) for name, _ in pyogrio.list_layers(path)]
-        except pyogrio.errors.DataSourceError:
-            raise ImportRefused(
-                422, "The file starts as SQLite but is no readable GeoPackage."
-            ) from None
-        if layer is None and len(layers) != 1:
-            raise ImportRefused(422, f"Choose one of the GeoPackage's layers: {', '.join(layers)}.")
-        if layer is not None and layer not in layers:
-            raise ImportRefused(422, f"The GeoPackage has no layer {layer!r}: {', '.join(layers)}.")
-        return Source(path, "GeoPackage", layer or layers[0])
-    if kind == "KML":
-        return Source(path, "KML", layer)
+    if kind in ("GeoPackage", "KML"):
+        return Source(path, kind, _layer(path, kind, layer))
     if kind == "JSON":
-        try:
-            with path.open("rb") as file:
-                opening = json.loads(file.read()) if path.stat().st_size <= SNIFF_BYTES else None
-        except ValueError:
-            raise ImportRefused(422, "The file starts as JSON but is not valid JSON.") from None
-        if opening is not None and not isinstance(opening.get("features"), list):
-            raise ImportRefused(422, "The JSON file is no GeoJSON FeatureCollection.")
-        return Source(path, "GeoJSON")
+        return _json(path, head)
     if kind == "text":
         return _csv(path, head, into)
     raise ImportRefused(
-        422, "The file is none of GeoJSON, GeoPackage, zipped Shapefile, KML or CSV."
+        422, "The file is none of GeoJSON, GeoPackage, zipped Shapefile, KML, CSV or OC4IDS."
     )

@@ -8,6 +8,7 @@ import { getJson } from "./api.js";
 import { date, h, setTimeZone } from "./format.js";
 import { apply as applyLanguage, lang, setup as setupLanguage, t } from "./i18n.js";
 import { CLICK_ZOOM, createMap } from "./map.js";
+import { showImport } from "./imports.js";
 import { createProjectForm } from "./projectform.js";
 import { createReportForm, showAssigned, showPending } from "./reports.js";
 import { call, forget, signedIn, signIn, signOut } from "./session.js";
@@ -28,7 +29,7 @@ let opened = null; // {code, version} of the project being edited; null for a ne
 
 function showSignIn(message = "") {
   $("sign-in").hidden = false;
-  for (const id of ["edit-map", "editor-panel", "find", "who", "new-project", "drafts", "pending", "sign-out"]) {
+  for (const id of ["edit-map", "editor-panel", "find", "who", "new-project", "drafts", "pending", "import", "sign-out"]) {
     $(id).hidden = true;
   }
   const error = $("sign-in-error");
@@ -71,7 +72,7 @@ async function enter() {
     $("editor-body").replaceChildren(h("p", { class: "form-status bad", role: "alert" }, t("editor.notAWriter")));
     return;
   }
-  for (const id of ["edit-map", "editor-panel", "find", "new-project", "drafts", "pending"]) $(id).hidden = false;
+  for (const id of ["edit-map", "editor-panel", "find", "new-project", "drafts", "pending", "import"]) $(id).hidden = false;
   countPending();
   if (!map) startMap();
   form = null;
@@ -241,6 +242,11 @@ async function showDrafts() {
   $("form-title").focus();
 }
 
+function showImporting() {
+  form = null;
+  showImport($("editor-body"), { me, onDone: () => map.refreshProjects() });
+}
+
 function showPendingReports() {
   form = null;
   showPending($("editor-body"), { config, onOpen: (code) => openProject(code), onCount: pendingCount });
@@ -347,6 +353,7 @@ async function start() {
   $("find").addEventListener("submit", find);
   $("new-project").addEventListener("click", newProject);
   $("drafts").addEventListener("click", showDrafts);
+  $("import").addEventListener("click", showImporting);
   $("pending").addEventListener("click", showPendingReports);
   $("sign-out").addEventListener("click", async () => {
     await signOut();
