@@ -15,6 +15,7 @@ from typing import Any
 import geopandas as gpd
 import pytest
 import shapely
+import yaml
 from sqlalchemy import Engine, text
 
 from geo.changelog import verify_stored
@@ -23,6 +24,7 @@ from geo.imports.load import Options, Report, import_file
 from geo.imports.mapping import Mapping, parse_mapping, read_mapping, suggest
 from geo.settings import Settings
 from tests.conftest import TEST_DB, seoul_agencies
+from tests.test_city_init import allimi
 
 # Places inside Seoul's Jung-gu and Jongno-gu (longitude, latitude)
 PLACES = [(126.97797, 37.56654), (126.98100, 37.56800), (126.99000, 37.57000)]
@@ -264,6 +266,32 @@ def test_a_mapping_file_and_a_suggestion(tmp_path: Path) -> None:
     rows = records()
     samples = {c: [r[c] for r in rows] for c in rows[0]}
     suggested = suggest(list(rows[0]), samples, has_geometry=True)
-    assert suggested["fields"]["title"] == "사업명"
+    assert (suggested["key"], suggested["fields"]["title"]) == ("사업번호", "사업명")
+    assert suggested["fields"]["budget"] == {"column": "예산_천원", "scale": 1000}
+    assert suggested["fields"]["planned_end"] == {"column": "종료", "date_format": "%Y.%m.%d"}
     assert suggested["fields"]["planned_start"] == {"column": "시작", "date_format": "%Y.%m.%d"}
     assert suggested["fields"]["status"] == {"column": "단계", "values": {"착공": "?", "계획": "?"}}
+
+
+def test_the_command_suggests_a_mapping_and_imports_with_it(db: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "list.gpkg"
+    frame(records()).to_file(path, driver="GPKG")
+    url = db.url.render_as_string(hide_password=False)
+    suggested = allimi(url, "import", str(path), "--suggest-mapping")
+    assert suggested.returncode == 0, suggested.stderr
+    mapping = yaml.safe_load(suggested.stdout)
+    assert (mapping["key"], mapping["fields"]["title"]) == ("사업번호", "사업명")
+    mapping["fields"].update(MAPPING["fields"])  # the official completes it
+    written = tmp_path / "mapping.yaml"
+    written.write_text(yaml.safe_dump(mapping, allow_unicode=True), encoding="utf-8")
+    dry = allimi(url, "import", str(path), "--mapping", str(written), "--agency", AGENCY,
+                 "--dry-run")  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    assert "list.gpkg: 3 rows: 3 new, 0 changed, 0 unchanged, 0 rejected." in dry.stderr
+    assert "A dry run: nothing was changed." in dry.stderr
+    assert stored(db) == {}
+    done = allimi(url, "import", str(path), "--mapping", str(written), "--agency", "NOPE")
+    assert done.returncode == 1
+    assert "row 1: agency: there is no agency 'NOPE'" in done.stderr
+    assert "Nothing was imported" in done.stderr
+    assert stored(db) == {}

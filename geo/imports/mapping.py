@@ -196,10 +196,13 @@ HINTS: dict[str, tuple[str, ...]] = {
     "spent": ("spent", "expenditure", "집행"),
     "progress_actual": ("progress", "percent", "공정", "진척"),
     "planned_start": ("start", "begin", "착공", "시작"),
-    "planned_end": ("end", "finish", "complet", "준공", "완료"),
+    "planned_end": ("end", "finish", "complet", "준공", "완료", "종료"),
     "address": ("address", "location", "주소", "위치"),
 }
-KEYS = ("id", "key", "code", "no", "number", "번호", "코드")
+KEYS = ("id", "key", "code", "no", "number")  # whole words of a column's name
+KEYS_WITHIN = ("번호", "코드")  # or within it (Korean names are not split into words)
+# Money columns named by their unit: budgets in thousands or millions of won
+SCALES = {"천원": 1000, "백만원": 1_000_000, "thousand": 1000, "million": 1_000_000}
 LON, LAT = ("lon", "lng", "long", "longitude", "x", "경도"), ("lat", "latitude", "y", "위도")
 
 
@@ -223,7 +226,15 @@ def suggest(
                 taken.add(column)
                 break
     out: dict[str, Any] = {}
-    key = next((c for c in columns if c not in taken and set(_words(c)) & set(KEYS)), None)
+    key = next(
+        (
+            c
+            for c in columns
+            if c not in taken
+            and (set(_words(c)) & set(KEYS) or any(k in c for k in KEYS_WITHIN))
+        ),
+        None,
+    )
     if key:
         out["key"] = key
     if not has_geometry:
@@ -248,6 +259,10 @@ def _suggested(name: str, column: str, samples: list[Any]) -> Any:
             except ValueError:
                 continue
             return column if form == "%Y-%m-%d" else {"column": column, "date_format": form}
+    if name in ("budget", "contract_value", "spent"):
+        scale = next((n for unit, n in SCALES.items() if unit in column.lower()), None)
+        if scale:
+            return {"column": column, "scale": scale}
     terms = {"status": STATUSES, "project_type": PROJECT_TYPES}.get(name)
     if terms and seen and not set(seen) <= set(terms):
         return {"column": column, "values": {s: "?" for s in dict.fromkeys(seen)}}
