@@ -269,6 +269,9 @@ def import_(
     crs: Annotated[str | None, typer.Option(help="The CRS of a file that names none.")] = None,
     layer: Annotated[str | None, typer.Option(help="A GeoPackage layer or KML folder.")] = None,
     swap_axes: Annotated[bool, typer.Option(help="Swap x and y (latitude given first).")] = False,
+    unmapped_drafts: Annotated[
+        bool, typer.Option(help="Keep rows without geometry as drafts instead of refusing them.")
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option(help="Report what would happen; change nothing.")
     ] = False,
@@ -286,7 +289,7 @@ def import_(
         return
     chosen = read_mapping(mapping) if mapping else Mapping()
     options = load.Options(agency=agency, crs=crs, swap_axes=swap_axes, layer=layer,
-                           dry_run=dry_run)  # fmt: skip
+                           dry_run=dry_run, unmapped_drafts=unmapped_drafts)  # fmt: skip
     engine = engine_for(_ready_database())
     try:
         with engine.begin() as conn, _rows_per_second() as progress:

@@ -38,7 +38,7 @@ Store = Annotated[Writer, Depends(writer)]
 JobId = Annotated[int, PathParam(ge=1, le=2**63 - 1, description="The import's id")]
 FORM_SLACK = 2**20  # the form's other fields and part headers
 OPTIONS = ("crs", "layer", "agency")
-FLAGS = ("dry_run", "swap_axes")
+FLAGS = ("dry_run", "swap_axes", "unmapped_drafts")
 MULTIPART = {
     "multipart/form-data": {
         "schema": {
@@ -51,6 +51,11 @@ MULTIPART = {
                 "crs": {"type": "string", "description": "The CRS of a file naming none"},
                 "layer": {"type": "string", "description": "A GeoPackage's layer"},
                 "swap_axes": {"type": "boolean", "default": False},
+                "unmapped_drafts": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "Keep rows without geometry as drafts to draw",
+                },
                 "agency": {"type": "string", "description": "An admin's: the agency"},
             },
         }
@@ -185,6 +190,7 @@ async def start(
         **{k: fields.get(k) for k in OPTIONS},
         "agency": agency,
         "swap_axes": bool(fields.get("swap_axes")),
+        "unmapped_drafts": bool(fields.get("unmapped_drafts")),
         "role": who.role,
     }
     dry_run = fields.get("dry_run") is not False

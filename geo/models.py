@@ -176,7 +176,8 @@ class Project(Base):
     withdrawn_reason: Mapped[str | None] = mapped_column(Text)
     # the stable id of the imported row it came from (``geo.imports``), unique in its agency
     source_key: Mapped[str | None] = mapped_column(Text)
-    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False)
+    # None only for a draft not yet placed (an imported row without geometry)
+    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=True)
     search_text: Mapped[str] = mapped_column(
         Text,
         Computed(
@@ -202,10 +203,12 @@ class Project(Base):
             name="actual_dates",
         ),
         CheckConstraint(
-            f"array_position(ARRAY[{sql_list(GEOMETRY_TYPES)}], GeometryType(geom)) IS NOT NULL",
+            f"geom IS NULL OR array_position(ARRAY[{sql_list(GEOMETRY_TYPES)}], "
+            "GeometryType(geom)) IS NOT NULL",
             name="geom_type",
         ),
         CheckConstraint("ST_IsValid(geom)", name="geom_valid"),
+        CheckConstraint("geom IS NOT NULL OR NOT published", name="placed"),
         CheckConstraint("(withdrawn_at IS NULL) = (withdrawn_reason IS NULL)", name="withdrawn"),
         Index("ix_projects_geom", "geom", postgresql_using="gist"),
         Index("ix_projects_category_status", "category", "status"),

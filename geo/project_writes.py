@@ -405,6 +405,8 @@ def update_project(
     placed = None
     if "geometry" in changes:
         placed = yield from check.geometry(changes["geometry"], crs, repair)
+    elif before["geometry"] is None and clean.get("published"):
+        check.errors.append(("geometry", "a project is published with its place: draw it first"))
     changed = [n for n, v in clean.items() if v != before[n]]
     needed = [n for n in REVISED if n in changed] if before["published"] else []
     reason = _checked_reason(

@@ -22,13 +22,16 @@ from geo.changelog import verify_stored
 from geo.imports import ImportRefused
 from geo.imports.load import Options, Report, import_file
 from geo.imports.mapping import Mapping, parse_mapping, read_mapping, suggest
+from geo.project_writes import Actor, WriteError, update_project, version_of
 from geo.settings import Settings
+from geo.transaction import run
 from tests.conftest import TEST_DB, seoul_agencies
 from tests.test_city_init import allimi
 
 # Places inside Seoul's Jung-gu and Jongno-gu (longitude, latitude)
 PLACES = [(126.97797, 37.56654), (126.98100, 37.56800), (126.99000, 37.57000)]
 AGENCY = "TEST-ROADS"
+OFFICIAL = Actor(1, "official", agency=AGENCY)
 MAPPING = {
     "key": "사업번호",
     "fields": {
@@ -295,3 +298,50 @@ def test_the_command_suggests_a_mapping_and_imports_with_it(db: Engine, tmp_path
     assert "row 1: agency: there is no agency 'NOPE'" in done.stderr
     assert "Nothing was imported" in done.stderr
     assert stored(db) == {}
+
+
+def test_rows_without_geometry_are_refused_or_kept_as_drafts_to_draw(
+    db: Engine, tmp_path: Path
+) -> None:
+    out = frame(records(2))
+    out.loc[1, "geometry"] = None
+    path = tmp_path / "unplaced.geojson"
+    out.to_file(path, driver="GeoJSON")
+    refused = imported(db, path)
+    assert refused.rejected == [(2, "geometry", "The row has no geometry.")]
+    kept = imported(db, path, unmapped_drafts=True)
+    assert (kept.new, kept.unplaced, kept.rejected, kept.applied) == (2, 1, [], True)
+    found = stored(db, "code, published, geom IS NULL AS unplaced")
+    assert [(found[k]["published"], found[k]["unplaced"]) for k in ("R-001", "R-002")] == [
+        (True, False),
+        (False, True),
+    ]
+    assert log_actions(db) == ["create", "import"]  # a draft is not public yet
+    draft = found["R-002"]["code"]
+    with db.begin() as conn:
+        version = version_of(*conn.execute(
+            text("SELECT id, updated_at FROM projects WHERE code = :c"), {"c": draft}
+        ).one())  # fmt: skip
+    with pytest.raises(WriteError) as unplaced, db.begin() as conn:
+        run(conn, update_project(OFFICIAL, draft, {"published": True}, reason=None,
+                                 if_version=version))  # fmt: skip
+    assert unplaced.value.errors == [
+        ("geometry", "a project is published with its place: draw it first")
+    ]
+    placed = {"published": True, "geometry": {"type": "Point", "coordinates": list(PLACES[1])}}
+    with db.begin() as conn:
+        run(conn, update_project(OFFICIAL, draft, placed, reason=None, if_version=version))
+    assert stored(db, "published")["R-002"]["published"] is True
+
+
+def test_an_import_does_not_take_a_public_project_back_to_draft(db: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "list.geojson"
+    frame(records(1)).to_file(path, driver="GeoJSON")
+    imported(db, path)
+    drafts = {**MAPPING, "fields": {**MAPPING["fields"], "published": {"value": False}}}
+    report = imported(db, path, drafts)
+    code = stored(db)["R-001"]["code"]
+    assert report.rejected == [
+        (1, "published", f"its project {code} is public; it is withdrawn, not made a draft")
+    ]
+    assert stored(db)["R-001"]["published"] is True

@@ -1,8 +1,12 @@
 -- Every staged geometry checked at once by the write API's rules (geo.geometry_input):
 -- read in its CRS, not empty, an allowed type, not of zero length, in EPSG:4326, valid,
 -- within the city and its margin (or said to be swapped), of a sane size; each row's first
--- problem in ``problem``, its district in ``district``.
-UPDATE import_rows SET problem = 'The row has no geometry.' WHERE source IS NULL;
+-- problem in ``problem``, its district in ``district``. A row without geometry is refused, or
+-- with ``unmapped`` kept as a draft without a place.
+UPDATE import_rows SET problem = CASE WHEN %(unmapped)s THEN NULL
+                                      ELSE 'The row has no geometry.' END,
+                       published = published AND NOT %(unmapped)s
+WHERE source IS NULL;
 UPDATE import_rows SET source = ST_FlipCoordinates(source), swapped = true
 WHERE %(swap)s AND source IS NOT NULL;
 UPDATE import_rows SET problem = CASE

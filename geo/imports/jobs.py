@@ -117,6 +117,7 @@ def run(engine: Engine, job: dict[str, Any], path: Path, max_bytes: int) -> None
         agency=settings.get("agency"),
         crs=settings.get("crs"),
         swap_axes=bool(settings.get("swap_axes")),
+        unmapped_drafts=bool(settings.get("unmapped_drafts")),
         layer=settings.get("layer"),
         dry_run=job["dry_run"],
         role=settings["role"],

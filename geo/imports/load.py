@@ -58,6 +58,7 @@ class Options:
     agency: str | None = None  # every row's agency, when the file names none
     crs: str | None = None  # the CRS of a file that names none
     swap_axes: bool = False
+    unmapped_drafts: bool = False  # rows without geometry kept as drafts, not refused
     layer: str | None = None
     dry_run: bool = False
     role: str = ROLE
@@ -74,6 +75,7 @@ class Report:
     new: int = 0
     changed: int = 0
     unchanged: int = 0
+    unplaced: int = 0  # rows kept as drafts without a place (``unmapped_drafts``)
     rejected: list[tuple[int, str, str]] = field(default_factory=list)  # row, field, reason
     changes: list[dict[str, Any]] = field(default_factory=list)  # row, code, fields
     applied: bool = False
@@ -87,6 +89,7 @@ class Report:
             "new": self.new,
             "changed": self.changed,
             "unchanged": self.unchanged,
+            "unplaced": self.unplaced,
             "rejected": [{"row": r, "field": f, "reason": why} for r, f, why in self.rejected],
             "changes": self.changes,
             "applied": self.applied,
@@ -330,6 +333,7 @@ def import_file(
         CHECKS,
         {
             "swap": options.swap_axes,
+            "unmapped": options.unmapped_drafts,
             "margin": limits.margin_m,
             "max_length": limits.max_length_m,
             "max_area": limits.max_area_m2,
@@ -343,6 +347,9 @@ def import_file(
     ):
         rows.rejected.append((number, "geometry", problem))
     report.rejected = sorted(set(rows.rejected))
+    report.unplaced = conn.exec_driver_sql(
+        "SELECT count(*) FROM import_rows WHERE source IS NULL AND problem IS NULL"
+    ).scalar_one()
     _compare(conn, report)
     if not report.rejected and not options.dry_run:
         _apply(conn, report, city.code_prefix, city.currency, options)
@@ -358,23 +365,36 @@ _DIFFERS = (
         f"THEN ARRAY['{n}'] ELSE '{{}}'::text[] END"
         for n in FIELDS
     )
-    + " || CASE WHEN NOT ST_Equals(s.geom, p.geom) THEN ARRAY['geometry'] ELSE '{}'::text[] END"
+    + " || CASE WHEN (s.geom IS NULL) <> (p.geom IS NULL) OR NOT ST_Equals(s.geom, p.geom) "
+    "THEN ARRAY['geometry'] ELSE '{}'::text[] END"
 )
 MATCHED = f"""
     CREATE TEMP TABLE import_matches ON COMMIT DROP AS
-    SELECT s.row, p.id, p.code, CASE WHEN p.id IS NULL THEN NULL ELSE {_DIFFERS} END AS fields
+    SELECT s.row, p.id, p.code, CASE WHEN p.id IS NULL THEN NULL ELSE {_DIFFERS} END AS fields,
+           CASE WHEN p.withdrawn_at IS NOT NULL THEN 'withdrawn'
+                WHEN p.published AND NOT s.published THEN 'published' END AS refusal
     FROM import_rows s
     LEFT JOIN projects p ON p.agency_code = s.agency AND p.source_key = s.key AND NOT p.is_sample
     WHERE s.problem IS NULL
 """  # noqa: S608 - declared columns
+# What a matched project cannot become: the write API's own rules
+REFUSALS = {
+    "withdrawn": ("published", "its project {code} is withdrawn; withdrawn projects are kept"),
+    "published": ("published", "its project {code} is public; it is withdrawn, not made a draft"),
+}
 
 
 def _compare(conn: Connection, report: Report) -> None:
     conn.exec_driver_sql(MATCHED)
     refused = {number for number, _, _ in report.rejected}
-    for number, code, fields in conn.exec_driver_sql(
-        "SELECT row, code, fields FROM import_matches ORDER BY row"
-    ):
+    found = conn.exec_driver_sql(
+        "SELECT row, code, fields, refusal FROM import_matches ORDER BY row"
+    ).all()
+    for number, code, fields, refusal in found:
+        if refusal and fields:
+            name, reason = REFUSALS[refusal]
+            report.rejected.append((number, name, reason.format(code=code)))
+            refused.add(number)
         if number in refused:
             continue
         if code is None:
@@ -384,6 +404,7 @@ def _compare(conn: Connection, report: Report) -> None:
             report.changes.append({"row": number, "code": code, "fields": list(fields)})
         else:
             report.unchanged += 1
+    report.rejected.sort()
 
 
 _NAMES = [n for n in FIELDS if n != "agency"]
@@ -510,6 +531,8 @@ def summary(report: Report) -> str:
         f"{report.file}: {report.rows:,} rows: {report.new:,} new, {report.changed:,} changed, "
         f"{report.unchanged:,} unchanged, {len({r for r, _, _ in report.rejected}):,} rejected."
     ]
+    if report.unplaced:
+        lines.append(f"  {report.unplaced:,} without a place, kept as drafts to draw.")
     lines += [f"  row {row}: {name}: {reason}" for row, name, reason in report.rejected[:200]]
     lines += [
         f"  row {c['row']} ({c['code']}): {', '.join(c['fields'])}" for c in report.changes[:200]

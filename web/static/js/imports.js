@@ -26,6 +26,7 @@ export function showImport(box, { me, onDone }) {
     placeholder: EXAMPLE });
   const crs = h("input", { id: "import-crs", type: "text", placeholder: "EPSG:5186", autocomplete: "off" });
   const swap = h("input", { id: "import-swap", type: "checkbox" });
+  const unmapped = h("input", { id: "import-unmapped", type: "checkbox" });
   const agency = me.role === "admin" ? h("input", { id: "import-agency", type: "text", autocomplete: "off" }) : null;
   const status = h("p", { id: "import-status", class: "form-status", role: "status", "aria-live": "polite" });
   const result = h("div", { class: "import-result" });
@@ -41,6 +42,7 @@ export function showImport(box, { me, onDone }) {
   h("label", { for: "import-crs" }, t("import.crs")),
   crs,
   h("label", { class: "check" }, swap, ` ${t("import.swap")}`),
+  h("label", { class: "check" }, unmapped, ` ${t("import.unmapped")}`),
   agency ? [h("label", { for: "import-agency" }, t("import.agency")), agency] : null,
   check);
   box.replaceChildren(
@@ -63,6 +65,7 @@ export function showImport(box, { me, onDone }) {
     if (mapping.value.trim()) body.append("mapping", mapping.value);
     if (crs.value.trim()) body.append("crs", crs.value.trim());
     if (swap.checked) body.append("swap_axes", "true");
+    if (unmapped.checked) body.append("unmapped_drafts", "true");
     if (agency?.value.trim()) body.append("agency", agency.value.trim());
     body.append("dry_run", "true");
     check.disabled = true;
@@ -136,7 +139,7 @@ export function showImport(box, { me, onDone }) {
 
 function counts(report) {
   return h("dl", { class: "import-counts" },
-    ["rows", "new", "changed", "unchanged"].flatMap((key) => [
+    ["rows", "new", "changed", "unchanged", "unplaced"].flatMap((key) => [
       h("dt", {}, t(`import.count.${key}`)), h("dd", {}, report[key].toLocaleString())]),
     h("dt", {}, t("import.count.rejected")),
     h("dd", {}, new Set(report.rejected.map((r) => r.row)).size.toLocaleString()));
