@@ -34,6 +34,9 @@ CHECKS = REGISTRY.get_all()  # every check Schemathesis has, positive data accep
 # The app's document, made with no database at all: the live server's is the same one.
 DOCUMENT = create_app(Settings(), nowhere()).openapi()
 schema = schemathesis.openapi.from_dict(DOCUMENT)
+# Too many or too large files, or no declared length, are refused as the bad input they are
+# (413, 411), as documented; Schemathesis's own list of refusals leaves these two out.
+schema.config.checks.negative_data_rejection.expected_statuses += ["411", "413"]
 
 
 def test_the_live_server_publishes_this_document(server) -> None:
