@@ -282,6 +282,7 @@ def import_(
     """Import a file's projects: checked like the write API's, all or nothing, logged."""
     from geo.imports import load
     from geo.imports.mapping import Mapping, dumped, read_mapping, suggest
+    from geo.imports.report import summary
 
     if suggest_mapping:
         columns, samples, has_geometry = load.sample_rows(file, layer)
@@ -296,7 +297,7 @@ def import_(
             report = load.import_file(conn, file, chosen, options, progress=progress)
     finally:
         engine.dispose()
-    _say(load.summary(report))
+    _say(summary(report))
     if report.rejected:
         raise typer.Exit(1)
 

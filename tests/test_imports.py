@@ -20,8 +20,9 @@ from sqlalchemy import Engine, text
 
 from geo.changelog import verify_stored
 from geo.imports import ImportRefused
-from geo.imports.load import Options, Report, import_file
+from geo.imports.load import Options, import_file
 from geo.imports.mapping import Mapping, parse_mapping, read_mapping, suggest
+from geo.imports.report import Report
 from geo.project_writes import Actor, WriteError, update_project, version_of
 from geo.settings import Settings
 from geo.transaction import run

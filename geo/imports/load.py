@@ -15,31 +15,27 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
-import math
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import shapely
-from pydantic import ValidationError
 from sqlalchemy import Connection, text
 
 from geo.changelog import Change, append_all
 from geo.geometry_input import Limits
 from geo.imports import ImportRefused, oc4ids
-from geo.imports.mapping import Mapping, blank, refused, value_of
+from geo.imports.mapping import Mapping, refused
+from geo.imports.report import Report
+from geo.imports.rows import STAGED, TYPES, Rows, copy_line, geometries
 from geo.imports.source import Source, open_source
 from geo.jurisdiction import STORED, Jurisdiction, district_of
 from geo.project_writes import (
-    ADAPTERS,
     COLUMNS,
-    DEFAULTS,
     FIELDS,
-    REQUIRED,
     baseline_of,
     record_of,
     shown,
@@ -49,7 +45,6 @@ from geo.sql import Query
 from geo.vocab import GEOMETRY_TYPES
 
 CHECKS = (Path(__file__).parent / "checks.sql").read_text(encoding="utf-8")
-STAGED = ["row", "key", "agency", *[f for f in FIELDS if f != "agency"], "srid", "source"]
 ROLE = "admin"  # who the change log names for an import run by the ``allimi`` command
 
 
@@ -63,37 +58,6 @@ class Options:
     dry_run: bool = False
     role: str = ROLE
     name: str | None = None  # the file's name as given (an upload's)
-
-
-@dataclass
-class Report:
-    """What an import found, and did: counts, every rejected row, every changed one."""
-
-    file: str
-    sha256: str
-    rows: int = 0
-    new: int = 0
-    changed: int = 0
-    unchanged: int = 0
-    unplaced: int = 0  # rows kept as drafts without a place (``unmapped_drafts``)
-    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # row, field, reason
-    changes: list[dict[str, Any]] = field(default_factory=list)  # row, code, fields
-    applied: bool = False
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "sha256": self.sha256,
-            "rows": self.rows,
-            "new": self.new,
-            "changed": self.changed,
-            "unchanged": self.unchanged,
-            "unplaced": self.unplaced,
-            "rejected": [{"row": r, "field": f, "reason": why} for r, f, why in self.rejected],
-            "changes": self.changes,
-            "applied": self.applied,
-        }
 
 
 def _sha256(path: Path) -> str:
@@ -113,133 +77,12 @@ def _srid(crs: str | None) -> int | None:
     return int(name)
 
 
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_line(values: list[Any]) -> str:
-    """One row in COPY's text format: tab-separated, NULL as \\N, specials escaped."""
-    cells = []
-    for value in values:
-        if value is None:
-            cells.append("\\N")
-        elif isinstance(value, bool):
-            cells.append("t" if value else "f")
-        else:
-            cells.append(str(value).translate(_ESCAPES))
-    return "\t".join(cells) + "\n"
-
-
-class _Rows:
-    """The file's rows as staged values, with each field problem found on the way."""
-
-    def __init__(
-        self,
-        mapping: Mapping,
-        options: Options,
-        categories: set[str],
-        agencies: set[str],
-        currency: str,
-    ):
-        self.mapping = mapping
-        self.currency = currency
-        self.options = options
-        self.categories = categories
-        self.agencies = agencies
-        self.rejected: list[tuple[int, str, str]] = []
-        self.keys: dict[tuple[str, str], int] = {}
-        self.count = 0
-
-    def values(self, number: int, record: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {**DEFAULTS, "published": True}
-        for name, spec in self.mapping.fields.items():
-            try:
-                raw = value_of(spec, record.get(spec.column) if spec.column else None)
-                if raw is not None:
-                    out[name] = ADAPTERS[name].validate_python(raw)
-            except ValueError as exc:
-                reason = (
-                    str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
-                    if isinstance(exc, ValidationError)
-                    else str(exc)
-                )
-                self.rejected.append((number, name, reason))
-        if self.options.agency and "agency" not in self.mapping.fields:
-            out["agency"] = self.options.agency
-        for name in (*REQUIRED, "agency"):
-            if name != "geometry" and out.get(name) is None and not self._failed(number, name):
-                self.rejected.append((number, name, "it is required"))
-        if out.get("category") and out["category"] not in self.categories:
-            self.rejected.append((number, "category", f"unknown category {out['category']!r}"))
-        if out.get("agency") and out["agency"] not in self.agencies:
-            self.rejected.append((number, "agency", f"there is no agency {out['agency']!r}"))
-        given = record.get(self.mapping.currency) if self.mapping.currency else None
-        if not blank(given) and str(given).strip().upper() != self.currency:
-            self.rejected.append(
-                (number, "budget", f"it is in {given}, not the city's currency {self.currency}")
-            )
-        start, end = out.get("planned_start"), out.get("planned_end")
-        if start and end and end < start:
-            self.rejected.append(
-                (number, "planned_end", f"it is before the planned start ({start})")
-            )
-        return out
-
-    def _failed(self, number: int, name: str) -> bool:
-        return any(r == number and f == name for r, f, _ in self.rejected[-len(FIELDS) :])
-
-    def key(self, number: int, record: dict[str, Any], agency: str | None, wkb: str | None) -> str:
-        if self.mapping.key:
-            given = record.get(self.mapping.key)
-            key = "" if given is None or given != given else str(given).strip()
-            if not key:
-                self.rejected.append((number, self.mapping.key, "the row has no key"))
-        else:
-            row = {c: str(record.get(c)) for c in self.mapping.columns()}
-            key = hashlib.sha256(json.dumps([row, wkb], sort_keys=True).encode()).hexdigest()[:32]
-        first = self.keys.setdefault((agency or "", key), number)
-        if first != number:
-            self.rejected.append(
-                (number, self.mapping.key or "key", f"the same key as row {first}")
-            )
-        return key
-
-
-def _geometries(frame: Any, mapping: Mapping) -> list[bytes | None]:
-    """Each row's geometry as WKB (None where it has none), from the file's geometry or the
-    mapping's lon/lat or WKT columns."""
-    spec = mapping.geometry
-    if spec is None:
-        shapes = frame.geometry.values if "geometry" in frame else [None] * len(frame)
-    elif spec.wkt:
-        texts = [t if isinstance(t, str) and t.strip() else None for t in frame[spec.wkt]]
-        shapes = shapely.from_wkt(texts, on_invalid="ignore")
-    else:
-        lon = _numbers(frame[spec.lon])
-        lat = _numbers(frame[spec.lat])
-        shapes = [
-            shapely.Point(x, y) if x is not None and y is not None else None
-            for x, y in zip(lon, lat, strict=True)
-        ]
-    return [None if s is None else shapely.to_wkb(s, output_dimension=2) for s in shapes]
-
-
-def _numbers(column: Any) -> list[float | None]:
-    out: list[float | None] = []
-    for value in column:
-        try:
-            number = float(str(value).replace(",", "").strip())
-        except ValueError:
-            number = math.nan
-        out.append(number if math.isfinite(number) else None)
-    return out
-
-
 def _stage(conn: Connection) -> Any:
     conn.exec_driver_sql(
         f"""
         CREATE TEMP TABLE import_rows (
             row int PRIMARY KEY, key text NOT NULL, agency text,
-            {", ".join(f"{n} {_TYPES[n]}" for n in FIELDS if n != "agency")},
+            {", ".join(f"{n} {TYPES[n]}" for n in FIELDS if n != "agency")},
             srid int, source geometry, geom geometry(Geometry, 4326), district text,
             problem text, swapped boolean NOT NULL DEFAULT false
         ) ON COMMIT DROP
@@ -248,15 +91,6 @@ def _stage(conn: Connection) -> Any:
     raw = conn.connection.dbapi_connection
     assert raw is not None
     return raw.cursor()
-
-
-_TYPES = {
-    **{n: "text" for n in FIELDS},
-    **{n: "numeric(18,2)" for n in ("budget", "contract_value", "spent")},
-    **{n: "numeric(5,2)" for n in ("progress_actual", "progress_planned")},
-    **{n: "date" for n in ("planned_start", "planned_end", "actual_start", "actual_end")},
-    "published": "boolean",
-}
 
 
 def _checked_crs(source_crs: str | None, options: Options, mapping: Mapping, frame: Any,
@@ -305,12 +139,12 @@ def import_file(
                              max_bytes=max_bytes or settings.import_max_bytes)  # fmt: skip
         if source.kind == oc4ids.KIND and mapping == Mapping():
             mapping = oc4ids.default_mapping(categories)
-        rows = _Rows(mapping, options, set(categories), agencies, city.currency)
+        rows = Rows(mapping, options.agency, set(categories), agencies, city.currency)
         _check_columns(source, mapping)
         cursor = _stage(conn)
         srid: int | None = None
         for frame in source.rows():
-            wkbs = _geometries(frame, mapping)
+            wkbs = geometries(frame, mapping)
             if srid is None:
                 srid = _checked_crs(source.crs(), options, mapping, frame, wkbs)
             buffer = io.StringIO()
@@ -322,7 +156,7 @@ def import_file(
                 key = rows.key(number, record, values.get("agency"), wkb.hex() if wkb else None)
                 staged = {"row": number, "key": key, **values, "srid": srid,
                           "source": wkb.hex() if wkb else None}  # fmt: skip
-                buffer.write(_copy_line([staged.get(name) for name in STAGED]))
+                buffer.write(copy_line([staged.get(name) for name in STAGED]))
             buffer.seek(0)
             cursor.copy_expert(f"COPY import_rows ({', '.join(STAGED)}) FROM STDIN", buffer)
             if progress:
@@ -523,24 +357,3 @@ def sample_rows(
         return columns, {}, False
     has_geometry = "geometry" in frame and frame.geometry.notna().any()
     return columns, {c: list(frame[c]) for c in columns if c in frame}, bool(has_geometry)
-
-
-def summary(report: Report) -> str:
-    """The report as a few lines for the command line."""
-    lines = [
-        f"{report.file}: {report.rows:,} rows: {report.new:,} new, {report.changed:,} changed, "
-        f"{report.unchanged:,} unchanged, {len({r for r, _, _ in report.rejected}):,} rejected."
-    ]
-    if report.unplaced:
-        lines.append(f"  {report.unplaced:,} without a place, kept as drafts to draw.")
-    lines += [f"  row {row}: {name}: {reason}" for row, name, reason in report.rejected[:200]]
-    lines += [
-        f"  row {c['row']} ({c['code']}): {', '.join(c['fields'])}" for c in report.changes[:200]
-    ]
-    if report.rejected:
-        lines.append("Nothing was imported: correct the rows above, then import again.")
-    elif report.applied:
-        lines.append(f"Imported in {report.seconds:.1f} s.")
-    else:
-        lines.append("A dry run: nothing was changed.")
-    return "\n".join(lines)

@@ -230,8 +230,7 @@ def suggest(
         (
             c
             for c in columns
-            if c not in taken
-            and (set(_words(c)) & set(KEYS) or any(k in c for k in KEYS_WITHIN))
+            if c not in taken and (set(_words(c)) & set(KEYS) or any(k in c for k in KEYS_WITHIN))
         ),
         None,
     )
