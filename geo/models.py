@@ -215,6 +215,8 @@ class Project(Base):
         Index("ix_projects_agency_code", "agency_code"),
         Index("ix_projects_district_code", "district_code"),
         Index("ix_projects_contractor", "contractor"),
+        # (code COLLATE "C") in byte order (migration 0013); Alembic reflects it as plain code
+        Index("ix_projects_code_bytes", "code"),
         Index("ix_projects_planned_dates", "planned_start", "planned_end"),
         Index(
             "uq_projects_agency_code_source_key",

@@ -290,17 +290,35 @@ class _Checker:
             raise WriteError(422, f"The project cannot be saved: see {names}.", self.errors)
 
 
-def _next_code(prefix: str, year: int) -> Steps[str]:
-    """The next free code of ``year``, under a lock held until the transaction ends, so
-    concurrent creators each get their own."""
-    found = yield Query(
-        r"""
-        SELECT pg_advisory_xact_lock(hashtext('allimi.project_code'), %(y)s);
-        SELECT coalesce(max(substring(code from '\d{6}$')::int), 0) AS last FROM projects
-        WHERE code LIKE %(like)s AND code ~ %(pattern)s
-        """,
-        {"y": year, "like": f"{prefix}-{year}-%", "pattern": rf"^{prefix}-{year}-\d{{6}}$"},
+def code_lock(year: int) -> Query:
+    """The lock on ``year``'s codes, held until the transaction ends, so that concurrent
+    creators (and imports) each number their own."""
+    return Query(
+        "SELECT pg_advisory_xact_lock(hashtext('allimi.project_code'), %(y)s);", {"y": year}
     )
+
+
+def last_number(prefix: str, year: int) -> Query:
+    """The last number given in ``year``'s codes (0 for none): one step back along the
+    byte-ordered index of codes (migration 0013), not a scan of every project."""
+    return Query(
+        r"""
+        SELECT coalesce((SELECT substring(code from '\d{6}$')::int FROM projects
+                         WHERE code COLLATE "C" BETWEEN %(low)s AND %(high)s
+                           AND code ~ %(pattern)s
+                         ORDER BY code COLLATE "C" DESC LIMIT 1), 0) AS last
+        """,
+        {
+            "low": f"{prefix}-{year}-000000",
+            "high": f"{prefix}-{year}-999999",
+            "pattern": rf"^{prefix}-{year}-\d{{6}}$",
+        },
+    )
+
+
+def _next_code(prefix: str, year: int) -> Steps[str]:
+    """The next free code of ``year``, under the year's lock."""
+    found = yield code_lock(year) + last_number(prefix, year)
     return f"{prefix}-{year}-{found[0]['last'] + 1:06d}"
 
 

@@ -17,7 +17,7 @@ import hashlib
 import io
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,8 @@ from geo.project_writes import (
     COLUMNS,
     FIELDS,
     baseline_of,
+    code_lock,
+    last_number,
     record_of,
     shown,
 )
@@ -162,6 +164,7 @@ def import_file(
             if progress:
                 progress(rows.count)
     report.rows = rows.count
+    conn.exec_driver_sql("ANALYZE import_rows")  # the planner's count of rows, for the joins
     limits = Limits.of(settings)
     checks = Query.compose(
         CHECKS,
@@ -186,7 +189,8 @@ def import_file(
     ).scalar_one()
     _compare(conn, report)
     if not report.rejected and not options.dry_run:
-        _apply(conn, report, city.code_prefix, city.currency, options)
+        if report.new or report.changed:  # the same file again writes and logs nothing
+            _apply(conn, report, city.code_prefix, city.currency, options)
         report.applied = True
     report.seconds = time.monotonic() - began
     return report
@@ -220,6 +224,7 @@ REFUSALS = {
 
 def _compare(conn: Connection, report: Report) -> None:
     conn.exec_driver_sql(MATCHED)
+    conn.exec_driver_sql("ANALYZE import_matches")
     refused = {number for number, _, _ in report.rejected}
     found = conn.exec_driver_sql(
         "SELECT row, code, fields, refusal FROM import_matches ORDER BY row"
@@ -244,12 +249,6 @@ def _compare(conn: Connection, report: Report) -> None:
 _NAMES = [n for n in FIELDS if n != "agency"]
 # New rows: coded PREFIX-YEAR-NNNNNN after the last code of their planned start's year
 INSERT_NEW = f"""
-    WITH last AS (
-        SELECT y, coalesce((
-            SELECT max(substring(code from '\\d{{6}}$')::int) FROM projects
-            WHERE code LIKE %(prefix)s || '-' || y || '-%%'
-              AND code ~ ('^' || %(prefix)s || '-' || y || '-\\d{{6}}$')), 0) AS n
-        FROM (SELECT DISTINCT extract(year FROM planned_start)::int AS y FROM import_rows) ys)
     INSERT INTO projects AS p (code, currency, district_code, updated_at, geom, source_key,
                                agency_code, {", ".join(_NAMES)})
     SELECT %(prefix)s || '-' || l.y || '-'
@@ -257,25 +256,71 @@ INSERT_NEW = f"""
            %(currency)s, s.district, now(), s.geom, s.key, s.agency,
            {", ".join(f"s.{n}" for n in _NAMES)}
     FROM import_rows s JOIN import_matches m USING (row)
-    JOIN last l ON l.y = extract(year FROM s.planned_start)::int
+    JOIN unnest(%(years)s::int[], %(last)s::int[]) AS l(y, n)
+      ON l.y = extract(year FROM s.planned_start)::int
     WHERE m.id IS NULL ORDER BY s.row
-    RETURNING {COLUMNS}
 """  # noqa: S608 - declared columns
-LOCK_CHANGED = f"""
+# The public projects the import made, as the log's baseline has them, in the file's order
+CREATED = f"""
+    SELECT {COLUMNS} FROM import_rows s JOIN import_matches m USING (row)
+    JOIN projects p ON p.agency_code = s.agency AND p.source_key = s.key
+    WHERE m.id IS NULL AND p.published ORDER BY s.row
+"""  # noqa: S608 - declared columns
+# The projects an import changes, locked and kept as they were, then changed
+BEFORE = f"""
+    SELECT p.id FROM projects p JOIN import_matches m ON m.id = p.id
+    WHERE cardinality(m.fields) > 0 ORDER BY p.id FOR UPDATE OF p;
+    CREATE TEMP TABLE import_before ON COMMIT DROP AS
     SELECT {COLUMNS} FROM projects p JOIN import_matches m ON m.id = p.id
-    WHERE cardinality(m.fields) > 0 ORDER BY p.id FOR UPDATE OF p
+    WHERE cardinality(m.fields) > 0
 """  # noqa: S608 - declared columns
 UPDATE_CHANGED = f"""
     UPDATE projects p SET updated_at = now(), geom = s.geom, district_code = s.district,
            agency_code = s.agency, {", ".join(f"{n} = s.{n}" for n in _NAMES)}
     FROM import_rows s JOIN import_matches m USING (row)
     WHERE p.id = m.id AND cardinality(m.fields) > 0
-    RETURNING {COLUMNS}
 """  # noqa: S608 - declared columns
+WAS = "SELECT * FROM import_before ORDER BY id"
+IS = f"SELECT {COLUMNS} FROM projects p JOIN import_before b USING (id) ORDER BY p.id"  # noqa: S608
+
+
+def _streamed(raw: Any, sql: str, name: str, size: int = 5000) -> Iterator[dict[str, Any]]:
+    """The rows of ``sql`` by column name, fetched ``size`` at a time by a server-side cursor
+    named ``name``: memory does not grow with the import."""
+    cursor = raw.cursor(name=name)
+    cursor.itersize = size
+    try:
+        cursor.execute(sql)
+        names: list[str] = []
+        for row in cursor:
+            names = names or [column.name for column in cursor.description]
+            yield dict(zip(names, row, strict=True))
+    finally:
+        cursor.close()
+
+
+def _logged(raw: Any, report: Report, options: Options) -> Iterator[Change]:
+    """The change-log entries of an applied import: a ``create`` for each public project it
+    made, an ``edit`` (or ``publish``) for each it changed, then the import's own."""
+    reason = f"import of {report.file} (sha256 {report.sha256[:12]})"
+    for row in _streamed(raw, CREATED, "import_created"):
+        yield Change("create", row["code"], row["agency"], options.role, baseline_of(row), reason)
+    pairs = zip(_streamed(raw, WAS, "import_was"), _streamed(raw, IS, "import_is"), strict=True)
+    for before, row in pairs:
+        was, now = record_of(before), record_of(row)
+        differ = {k: (shown(k, was[k]), shown(k, now[k])) for k in now if was[k] != now[k]}
+        if before["published"] and differ:
+            yield Change("edit", row["code"], row["agency"], options.role, differ, reason)
+        elif row["published"] and not before["published"]:
+            yield Change("publish", row["code"], row["agency"], options.role, baseline_of(row),
+                         reason)  # fmt: skip
+    counts = {"new": report.new, "changed": report.changed, "unchanged": report.unchanged}
+    yield Change("import", None, options.agency, options.role,
+                 {"file": (None, report.file), "sha256": (None, report.sha256),
+                  **{k: (None, v) for k, v in counts.items()}}, reason)  # fmt: skip
 
 
 def _apply(conn: Connection, report: Report, prefix: str, currency: str, options: Options) -> None:
-    reason = f"import of {report.file} (sha256 {report.sha256[:12]})"
     years = (
         conn.exec_driver_sql(
             "SELECT DISTINCT extract(year FROM planned_start)::int FROM import_rows s "
@@ -284,42 +329,20 @@ def _apply(conn: Connection, report: Report, prefix: str, currency: str, options
         .scalars()
         .all()
     )
-    for year in years:  # the same lock as a single create's (project_writes._next_code)
-        conn.exec_driver_sql(
-            "SELECT pg_advisory_xact_lock(hashtext('allimi.project_code'), %(y)s)", {"y": year}
-        )
-    made = [
-        dict(r)
-        for r in conn.exec_driver_sql(
-            INSERT_NEW, {"prefix": prefix, "currency": currency}
-        ).mappings()
-    ]
-    before = {r["id"]: dict(r) for r in conn.exec_driver_sql(LOCK_CHANGED).mappings()}
-    after = [dict(r) for r in conn.exec_driver_sql(UPDATE_CHANGED).mappings()]
-    changes: list[Change] = []
-    for row in made:
-        if row["published"]:
-            changes.append(Change("create", row["code"], row["agency"], options.role,
-                                  baseline_of(row), reason))  # fmt: skip
-    for row in sorted(after, key=lambda r: r["id"]):
-        was, now = record_of(before[row["id"]]), record_of(row)
-        differ = {k: (shown(k, was[k]), shown(k, now[k])) for k in now if was[k] != now[k]}
-        if before[row["id"]]["published"] and differ:
-            changes.append(Change("edit", row["code"], row["agency"], options.role, differ, reason))
-        elif row["published"] and not before[row["id"]]["published"]:
-            changes.append(Change("publish", row["code"], row["agency"], options.role,
-                                  baseline_of(row), reason))  # fmt: skip
-    if not changes:
-        return
-    counts = {"new": report.new, "changed": report.changed, "unchanged": report.unchanged}
-    changes.append(Change("import", None, options.agency, options.role,
-                          {"file": (None, report.file), "sha256": (None, report.sha256),
-                           **{k: (None, v) for k, v in counts.items()}}, reason))  # fmt: skip
+    last = []
+    for year in years:  # numbered after the year's last code, under a create's own lock
+        found = code_lock(year) + last_number(prefix, year)
+        last.append(conn.exec_driver_sql(found.sql, found.params).scalar_one())
+    conn.exec_driver_sql(
+        INSERT_NEW, {"prefix": prefix, "currency": currency, "years": years, "last": last}
+    )
+    conn.exec_driver_sql(BEFORE)
+    conn.exec_driver_sql(UPDATE_CHANGED)
     raw = conn.connection.dbapi_connection
     assert raw is not None
     cursor = raw.cursor()
     try:
-        append_all(cursor, changes)
+        append_all(cursor, _logged(raw, report, options))
     finally:
         cursor.close()
 
