@@ -36,21 +36,19 @@ REVISED = ("budget", "contract_value", "planned_start", "planned_end")
 
 
 def _plain(value: Any) -> Any:
-    """A value as canonical JSON writes it: decimals and dates as strings."""
+    """A value JSON has no form for, as canonical JSON writes it: decimals and dates as text."""
     if isinstance(value, Decimal):
         return format(value.normalize(), "f") if value == value.to_integral() else str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+    raise TypeError(f"{type(value).__name__} has no place in the change log")
 
 
 def canonical(content: Mapping[str, Any]) -> str:
     """``content`` as canonical JSON text (the bytes the hash covers are its UTF-8)."""
-    return json.dumps(_plain(content), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(
+        content, default=_plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
 
 
 def link(previous: bytes, content: str) -> bytes:

@@ -115,6 +115,17 @@ def test_a_geopackage_loads_with_a_mapping_alone(db: Engine, tmp_path: Path) -> 
     assert str(found["R-001"]["planned_start"]) == "2027-03-01"
     assert abs(found["R-001"]["lon"] - PLACES[0][0]) < 1e-9
     assert log_actions(db) == ["create", "create", "create", "import"]
+    with db.connect() as conn:  # each in the district that holds it
+        placed = conn.execute(
+            text(
+                "SELECT p.source_key, p.district_code, d.code FROM projects p "
+                "JOIN districts d ON d.level = 1 AND ST_Covers(d.geom, p.geom) ORDER BY 1"
+            )
+        ).all()
+    assert [(key, stored_code) for key, stored_code, _ in placed] == [
+        ("R-001", "11140"), ("R-002", "11140"), ("R-003", "11110"),
+    ]  # fmt: skip
+    assert all(stored_code == covering for _, stored_code, covering in placed)
 
 
 def test_a_shapefile_in_epsg_5186_lands_within_a_metre(db: Engine, tmp_path: Path) -> None:

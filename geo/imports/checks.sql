@@ -53,4 +53,15 @@ UPDATE import_rows SET problem = CASE
             || ' km²; a project may cover at most ' || %(max_area)s / 1e6 || ' km².'
     END
 WHERE problem IS NULL;
-UPDATE import_rows r SET district = {district} WHERE r.problem IS NULL;
+-- The district: the one whose piece (districts cut small, indexed) covers the whole geometry,
+-- else the one holding most of it (geo.jurisdiction.district_of), for the few across a border.
+CREATE TEMP TABLE import_pieces ON COMMIT DROP AS
+    SELECT code, ST_Subdivide(geom, 64) AS geom FROM districts WHERE level = 1;
+CREATE INDEX ON import_pieces USING gist (geom);
+ANALYZE import_pieces;
+UPDATE import_rows r SET district = (
+        SELECT pc.code FROM import_pieces pc WHERE ST_Covers(pc.geom, r.geom)
+        ORDER BY pc.code LIMIT 1)
+WHERE r.problem IS NULL AND r.geom IS NOT NULL;
+UPDATE import_rows r SET district = {district}
+WHERE r.problem IS NULL AND r.geom IS NOT NULL AND r.district IS NULL;

@@ -12,9 +12,10 @@ from typing import Any
 import shapely
 from pydantic import ValidationError
 
-from geo.imports.mapping import Mapping, blank, value_of
+from geo.imports.mapping import Field_, Mapping, blank, value_of
 from geo.project_writes import ADAPTERS, DEFAULTS, FIELDS, REQUIRED
 
+SEEN = 20_000  # cells whose value is kept for the rows that repeat them
 STAGED = ["row", "key", "agency", *[f for f in FIELDS if f != "agency"], "srid", "source"]
 TYPES = {
     **{n: "text" for n in FIELDS},
@@ -59,22 +60,18 @@ class Rows:
         self.agencies = agencies
         self.rejected: list[tuple[int, str, str]] = []
         self.keys: dict[tuple[str, str], int] = {}
+        self.seen: dict[tuple[str, Any], tuple[Any, str | None]] = {}  # bounded: SEEN cells
         self.count = 0
 
     def values(self, number: int, record: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {**DEFAULTS, "published": True}
         for name, spec in self.mapping.fields.items():
-            try:
-                raw = value_of(spec, record.get(spec.column) if spec.column else None)
-                if raw is not None:
-                    out[name] = ADAPTERS[name].validate_python(raw)
-            except ValueError as exc:
-                reason = (
-                    str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
-                    if isinstance(exc, ValidationError)
-                    else str(exc)
-                )
+            given = record.get(spec.column) if spec.column else None
+            value, reason = self._field(name, spec, given)
+            if reason is not None:
                 self.rejected.append((number, name, reason))
+            elif value is not None:
+                out[name] = value
         if self.agency and "agency" not in self.mapping.fields:
             out["agency"] = self.agency
         for name in (*REQUIRED, "agency"):
@@ -95,6 +92,29 @@ class Rows:
                 (number, "planned_end", f"it is before the planned start ({start})")
             )
         return out
+
+    def _field(self, name: str, spec: Field_, given: Any) -> tuple[Any, str | None]:
+        """A field's value from its cell, or why it has none; the same cell is worked out once
+        (a file repeats its statuses, dates and constants on every row)."""
+        try:
+            found = self.seen.get((name, given))
+        except TypeError:  # an unhashable cell (an OC4IDS list)
+            return self._worked_out(name, spec, given)
+        if found is None:
+            found = self._worked_out(name, spec, given)
+            if len(self.seen) < SEEN:  # unique cells (titles) are not kept
+                self.seen[(name, given)] = found
+        return found
+
+    @staticmethod
+    def _worked_out(name: str, spec: Field_, given: Any) -> tuple[Any, str | None]:
+        try:
+            raw = value_of(spec, given)
+            return (None if raw is None else ADAPTERS[name].validate_python(raw)), None
+        except ValidationError as exc:
+            return None, str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        except ValueError as exc:
+            return None, str(exc)
 
     def _failed(self, number: int, name: str) -> bool:
         return any(r == number and f == name for r, f, _ in self.rejected[-len(FIELDS) :])
