@@ -357,3 +357,32 @@ def test_an_import_does_not_take_a_public_project_back_to_draft(db: Engine, tmp_
         (1, "published", f"its project {code} is public; it is withdrawn, not made a draft")
     ]
     assert stored(db)["R-001"]["published"] is True
+
+
+def test_each_geometry_check_gives_its_row_its_reason(db: Engine, tmp_path: Path) -> None:
+    x, y = PLACES[0]
+    shapes = [
+        f"POINT({x} {y})",
+        "POINT EMPTY",
+        f"GEOMETRYCOLLECTION(POINT({x} {y}))",
+        f"LINESTRING({x} {y}, {x} {y})",
+        f"POLYGON(({x} {y}, {x + 0.001} {y + 0.001}, {x + 0.001} {y}, {x} {y + 0.001}, {x} {y}))",
+        f"LINESTRING({x - 0.3} {y}, {x + 0.3} {y})",  # 53 km across the city
+    ]
+    rows = [{**r, "wkt": w} for r, w in zip(records(len(shapes)), shapes, strict=True)]
+    path = tmp_path / "shapes.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    report = imported(db, path, {**MAPPING, "geometry": {"wkt": "wkt"}})
+    assert report.rejected == [
+        (2, "geometry", "The geometry is empty: it has no coordinates."),
+        (3, "geometry", "A project's geometry cannot be a GEOMETRYCOLLECTION; give one of "
+                        "POINT, LINESTRING, POLYGON, MULTIPOINT, MULTILINESTRING, MULTIPOLYGON."),
+        (4, "geometry", "The line has zero length: all its points are at one place."),
+        (5, "geometry", "The geometry is not valid: Self-intersection at lon 126.978470, "
+                        "lat 37.567040; correct it in the file."),
+        (6, "geometry", "The line is 53.0 km long; a project's line may be at most 50 km."),
+    ]  # fmt: skip
+    assert (report.new, stored(db)) == (1, {})

@@ -1,6 +1,6 @@
 -- Every staged geometry checked at once by the write API's rules (geo.geometry_input):
--- read in its CRS, not empty, an allowed type, not of zero length, in EPSG:4326, valid,
--- within the city and its margin (or said to be swapped), of a sane size; each row's first
+-- read in its CRS, not empty, an allowed type, not of zero length, in EPSG:4326, valid, of a
+-- sane size, within the city and its margin (or said to be swapped); each row's first
 -- problem in ``problem``, its district in ``district``. A row without geometry is refused, or
 -- with ``unmapped`` kept as a draft without a place.
 UPDATE import_rows SET problem = CASE WHEN %(unmapped)s THEN NULL
@@ -9,27 +9,37 @@ UPDATE import_rows SET problem = CASE WHEN %(unmapped)s THEN NULL
 WHERE source IS NULL;
 UPDATE import_rows SET source = ST_FlipCoordinates(source), swapped = true
 WHERE %(swap)s AND source IS NOT NULL;
-UPDATE import_rows SET problem = CASE
-        WHEN ST_IsEmpty(source) THEN 'The geometry is empty: it has no coordinates.'
-        WHEN NOT GeometryType(source) = ANY(%(types)s) THEN
-            'A project''s geometry cannot be a ' || GeometryType(source) || '; give one of '
+-- One pass over the rows: each read, put in EPSG:4326, and checked in the write API's order
+UPDATE import_rows r SET geom = t.g, problem = CASE
+        WHEN ST_IsEmpty(r.source) THEN 'The geometry is empty: it has no coordinates.'
+        WHEN NOT GeometryType(r.source) = ANY(%(types)s) THEN
+            'A project''s geometry cannot be a ' || GeometryType(r.source) || '; give one of '
             || array_to_string(%(types)s, ', ') || '.'
-        WHEN ST_Dimension(source) = 1 AND ST_Length(source) = 0 THEN
+        WHEN ST_Dimension(r.source) = 1 AND ST_Length(r.source) = 0 THEN
             'The line has zero length: all its points are at one place.'
+        WHEN NOT (ST_XMin(t.g) >= -180 AND ST_XMax(t.g) <= 180 AND ST_YMin(t.g) >= -90
+                  AND ST_YMax(t.g) <= 90) THEN
+            'The geometry is no position on Earth in its CRS (EPSG:' || r.srid || ')'
+            || CASE WHEN r.srid = 4326 THEN '; are longitude and latitude swapped?' ELSE '.' END
+        WHEN NOT ST_IsValid(t.g) THEN
+            'The geometry is not valid: ' || (ST_IsValidDetail(t.g)).reason
+            || coalesce(' at lon ' || round(ST_X((ST_IsValidDetail(t.g)).location)::numeric, 6)
+                        || ', lat ' || round(ST_Y((ST_IsValidDetail(t.g)).location)::numeric, 6),
+                        '')
+            || '; correct it in the file.'
+        WHEN ST_Dimension(t.g) = 1 AND ST_Length(t.g::geography) > %(max_length)s THEN
+            'The line is ' || round((ST_Length(t.g::geography) / 1000)::numeric, 1)
+            || ' km long; a project''s line may be at most '
+            || trim_scale(%(max_length)s::numeric / 1000) || ' km.'
+        WHEN ST_Dimension(t.g) = 2 AND ST_Area(t.g::geography) > %(max_area)s THEN
+            'The area is ' || round((ST_Area(t.g::geography) / 1e6)::numeric, 1)
+            || ' km²; a project may cover at most '
+            || trim_scale(%(max_area)s::numeric / 1e6) || ' km².'
     END
-WHERE problem IS NULL;
-UPDATE import_rows SET geom = CASE srid WHEN 4326 THEN ST_SetSRID(source, 4326)
-                                   ELSE ST_Transform(ST_SetSRID(source, srid), 4326) END
-WHERE problem IS NULL;
-UPDATE import_rows SET problem = CASE
-        WHEN NOT (ST_XMin(geom) >= -180 AND ST_XMax(geom) <= 180 AND ST_YMin(geom) >= -90
-                  AND ST_YMax(geom) <= 90) THEN
-            'The geometry is no position on Earth in its CRS (EPSG:' || srid || ')'
-            || CASE WHEN srid = 4326 THEN '; are longitude and latitude swapped?' ELSE '.' END
-        WHEN NOT ST_IsValid(geom) THEN
-            'The geometry is not valid: ' || ST_IsValidReason(geom) || '.'
-    END
-WHERE problem IS NULL;
+FROM (SELECT row, CASE srid WHEN 4326 THEN ST_SetSRID(source, 4326)
+                            ELSE ST_Transform(ST_SetSRID(source, srid), 4326) END AS g
+      FROM import_rows WHERE problem IS NULL AND source IS NOT NULL) t
+WHERE r.row = t.row;
 WITH city AS (
     SELECT ST_Buffer(ST_Union(geom)::geography, %(margin)s)::geometry AS area
     FROM districts WHERE level = 1)
@@ -44,24 +54,14 @@ UPDATE import_rows r SET problem = CASE
     END
 FROM city
 WHERE r.problem IS NULL AND NOT ST_Covers(city.area, r.geom);  -- the area prepared once
-UPDATE import_rows SET problem = CASE
-        WHEN ST_Dimension(geom) = 1 AND ST_Length(geom::geography) > %(max_length)s THEN
-            'The line is ' || round((ST_Length(geom::geography) / 1000)::numeric, 1)
-            || ' km long; a project''s line may be at most ' || %(max_length)s / 1000 || ' km.'
-        WHEN ST_Dimension(geom) = 2 AND ST_Area(geom::geography) > %(max_area)s THEN
-            'The area is ' || round((ST_Area(geom::geography) / 1e6)::numeric, 1)
-            || ' km²; a project may cover at most ' || %(max_area)s / 1e6 || ' km².'
-    END
-WHERE problem IS NULL;
--- The district: the one whose piece (districts cut small, indexed) covers the whole geometry,
--- else the one holding most of it (geo.jurisdiction.district_of), for the few across a border.
+-- The district: the one district whose pieces (districts cut small, indexed) the geometry
+-- meets, else the one holding most of it (geo.jurisdiction.district_of), for those across a
+-- border.
 CREATE TEMP TABLE import_pieces ON COMMIT DROP AS
     SELECT code, ST_Subdivide(geom, 64) AS geom FROM districts WHERE level = 1;
 CREATE INDEX ON import_pieces USING gist (geom);
 ANALYZE import_pieces;
-UPDATE import_rows r SET district = (
-        SELECT pc.code FROM import_pieces pc WHERE ST_Covers(pc.geom, r.geom)
-        ORDER BY pc.code LIMIT 1)
+UPDATE import_rows r SET district = coalesce((
+        SELECT min(pc.code) FROM import_pieces pc WHERE ST_Intersects(pc.geom, r.geom)
+        HAVING count(DISTINCT pc.code) = 1), {district})
 WHERE r.problem IS NULL AND r.geom IS NOT NULL;
-UPDATE import_rows r SET district = {district}
-WHERE r.problem IS NULL AND r.geom IS NOT NULL AND r.district IS NULL;
