@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import pyarrow
 import pyogrio
 from geopandas import GeoDataFrame
 
@@ -33,6 +34,7 @@ DELIMITERS = {",": "COMMA", ";": "SEMICOLON", "\t": "TAB", "|": "PIPE"}
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 MAX_RATIO = 100  # a zip member that unpacks to more than 100x its size is taken for a bomb
 CHUNK_ROWS = 10_000
+GEOARROW = b"ARROW:extension:name"
 
 
 class Reader(Protocol):
@@ -79,29 +81,30 @@ class Source:
         return str(found) if found else None
 
     def rows(self, chunk: int = CHUNK_ROWS) -> Iterator[GeoDataFrame]:
-        """The rows in chunks, so that memory does not grow with the file."""
+        """The rows in chunks read in one pass over the file (an Arrow stream), so that
+        memory does not grow with the file; the geometry, if any, in column ``geometry``."""
         if self.reader:
             yield from self.reader.rows(chunk)
             return
-        start = 0
-        while True:
-            try:
-                frame = pyogrio.read_dataframe(
-                    self.path,
-                    layer=self.layer,
-                    encoding=self.encoding,
-                    skip_features=start,
-                    max_features=chunk,
-                    **self.options,
-                )
-            except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-                raise ImportRefused(422, f"The {self.kind} file cannot be read: {exc}.") from None
-            if frame.empty:
-                return
-            yield frame
-            start += len(frame)
-            if len(frame) < chunk:
-                return
+        try:
+            with pyogrio.open_arrow(
+                self.path, layer=self.layer, encoding=self.encoding, batch_size=chunk,
+                use_pyarrow=True, **self.options,
+            ) as (_, stream):  # fmt: skip
+                for batch in stream:
+                    yield _frame(pyarrow.Table.from_batches([batch]))
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            raise ImportRefused(422, f"The {self.kind} file cannot be read: {exc}.") from None
+
+
+def _frame(table: pyarrow.Table) -> GeoDataFrame:
+    """A batch of rows as a frame, its geometry (GeoArrow WKB with its CRS) as ``geometry``
+    (GDAL names it as the format does: ``geom``, ``wkb_geometry``, ...)."""
+    found = [f.name for f in table.schema if (f.metadata or {}).get(GEOARROW) == b"geoarrow.wkb"]
+    if not found:
+        return GeoDataFrame(table.to_pandas())
+    frame = GeoDataFrame.from_arrow(table, geometry=found[0])
+    return frame if found[0] == "geometry" else frame.rename_geometry("geometry")
 
 
 def _kind(head: bytes) -> str | None:
