@@ -6,30 +6,19 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 
 from geo.settings import Settings
 from geo.store.database import drop_database, engine_for
-from tests.conftest import Server, hand_made_city, serve, signed_in
+from tests.conftest import hand_made_city, serve, signed_in
 from tests.test_imports import MAPPING, frame, records
+from tests.test_reports import Site
 
 PROBLEM = "application/problem+json"
-
-
-@dataclass(frozen=True)
-class Site:
-    server: Server
-    engine: Engine
-    files: Path
-    tokens: dict[str, str]
-
-    def auth(self, who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[who]}"}
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +48,7 @@ def geojson(tmp_path: Path, rows: list[dict[str, Any]]) -> bytes:
 def upload(site: Site, who: str, content: bytes, **fields: str) -> Any:
     form = {"mapping": json.dumps(MAPPING, ensure_ascii=False), **fields}
     return site.server.http.post(
-        "/api/imports", headers=site.auth(who), data=form,
+        "/api/imports", headers=site.as_(who), data=form,
         files={"file": ("사업목록.geojson", content, "application/geo+json")},
     )  # fmt: skip
 
@@ -67,7 +56,7 @@ def upload(site: Site, who: str, content: bytes, **fields: str) -> Any:
 def finished(site: Site, who: str, location: str) -> dict[str, Any]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        job = site.server.http.get(location, headers=site.auth(who)).json()
+        job = site.server.http.get(location, headers=site.as_(who)).json()
         if job["state"] != "running":
             return job
         time.sleep(0.1)
@@ -100,10 +89,10 @@ def test_an_official_dry_runs_then_applies_an_import(site: Site, tmp_path: Path)
         "rows": 3, "new": 3, "rejected": [], "applied": False,
     }  # fmt: skip
     assert imported_codes(site) == []
-    other = site.server.http.get(location, headers=site.auth("water"))
+    other = site.server.http.get(location, headers=site.as_("water"))
     assert other.status_code == 403
     assert other.headers["content-type"] == PROBLEM
-    applied = site.server.http.post(f"{location}/apply", headers=site.auth("roads"))
+    applied = site.server.http.post(f"{location}/apply", headers=site.as_("roads"))
     assert applied.status_code == 202, applied.text
     done = finished(site, "roads", applied.headers["location"])
     assert (done["state"], done["dry_run"], done["report"]["applied"]) == ("done", False, True)
@@ -111,12 +100,12 @@ def test_an_official_dry_runs_then_applies_an_import(site: Site, tmp_path: Path)
     assert len(codes) == 3
     public = site.server.http.get("/api/projects", params={"q": "보도 정비", "limit": 10}).json()
     assert sorted(f["properties"]["code"] for f in public["features"]) == codes
-    again = site.server.http.post(f"{location}/apply", headers=site.auth("roads"))
+    again = site.server.http.post(f"{location}/apply", headers=site.as_("roads"))
     assert again.status_code == 202  # the same file again: nothing new, nothing logged
     repeat = finished(site, "roads", again.headers["location"])
     assert (repeat["report"]["new"], repeat["report"]["unchanged"]) == (0, 3)
     not_dry = site.server.http.post(f"{applied.headers['location']}/apply",
-                                    headers=site.auth("roads"))  # fmt: skip
+                                    headers=site.as_("roads"))  # fmt: skip
     assert not_dry.status_code == 409
 
 
@@ -128,7 +117,7 @@ def test_rejected_rows_are_reported_and_cannot_be_applied(site: Site, tmp_path: 
         {"row": 2, "field": "사업번호", "reason": "the same key as row 1"}
     ]
     refused = site.server.http.post(f"{started.headers['location']}/apply",
-                                    headers=site.auth("roads"))  # fmt: skip
+                                    headers=site.as_("roads"))  # fmt: skip
     assert refused.status_code == 409
 
 
@@ -148,5 +137,5 @@ def test_bad_uploads_are_problems_and_keep_nothing(site: Site, tmp_path: Path) -
         )
         assert answer.json()["errors"][0]["parameter"] == param, answer.text
     assert kept_files(site) == before
-    missing = site.server.http.get("/api/imports/999999", headers=site.auth("roads"))
+    missing = site.server.http.get("/api/imports/999999", headers=site.as_("roads"))
     assert missing.status_code == 404

@@ -155,7 +155,7 @@ def import_file(
                 rows.count += 1
                 number = rows.count
                 values = rows.values(number, record)
-                key = rows.key(number, record, values.get("agency"), wkb.hex() if wkb else None)
+                key = rows.key(number, record, wkb.hex() if wkb else None)
                 staged = {"row": number, "key": key, **values, "srid": srid,
                           "source": wkb.hex() if wkb else None}  # fmt: skip
                 buffer.write(copy_line([staged.get(name) for name in STAGED]))
@@ -183,6 +183,9 @@ def import_file(
         "SELECT row, problem FROM import_rows WHERE problem IS NOT NULL ORDER BY row"
     ):
         rows.rejected.append((number, "geometry", problem))
+    key_field = mapping.key or "key"
+    for number, first in conn.exec_driver_sql(TWINS):
+        rows.rejected.append((number, key_field, f"the same key as row {first}"))
     report.rejected = sorted(set(rows.rejected))
     report.unplaced = conn.exec_driver_sql(
         "SELECT count(*) FROM import_rows WHERE source IS NULL AND problem IS NULL"
@@ -215,6 +218,23 @@ MATCHED = f"""
     LEFT JOIN projects p ON p.agency_code = s.agency AND p.source_key = s.key AND NOT p.is_sample
     WHERE s.problem IS NULL
 """  # noqa: S608 - declared columns
+# Rows of one key in one agency: each after the first is refused
+TWINS = """
+    SELECT row, first FROM (
+        SELECT row, min(row) OVER (PARTITION BY agency, key) AS first FROM import_rows) t
+    WHERE row <> first ORDER BY row
+"""
+LISTED = 1000  # changed rows a report lists, with which fields change; the counts are whole
+CHANGED_MATCHES = (
+    "SELECT row, code, fields, refusal FROM import_matches WHERE cardinality(fields) > 0 "
+    "ORDER BY row"
+)
+MATCH_COUNTS = """
+    SELECT count(*) FILTER (WHERE id IS NULL),
+           count(*) FILTER (WHERE id IS NOT NULL AND cardinality(fields) > 0),
+           count(*) FILTER (WHERE id IS NOT NULL AND cardinality(fields) = 0)
+    FROM import_matches WHERE row <> ALL(%(refused)s::int[])
+"""
 # What a matched project cannot become: the write API's own rules
 REFUSALS = {
     "withdrawn": ("published", "its project {code} is withdrawn; withdrawn projects are kept"),
@@ -223,27 +243,25 @@ REFUSALS = {
 
 
 def _compare(conn: Connection, report: Report) -> None:
+    """New, changed and unchanged rows counted; changed ones listed (the first ``LISTED``),
+    refused where the project they match may not become what they say."""
     conn.exec_driver_sql(MATCHED)
     conn.exec_driver_sql("ANALYZE import_matches")
+    raw = conn.connection.dbapi_connection
     refused = {number for number, _, _ in report.rejected}
-    found = conn.exec_driver_sql(
-        "SELECT row, code, fields, refusal FROM import_matches ORDER BY row"
-    ).all()
-    for number, code, fields, refusal in found:
-        if refusal and fields:
-            name, reason = REFUSALS[refusal]
-            report.rejected.append((number, name, reason.format(code=code)))
-            refused.add(number)
-        if number in refused:
+    for row in _streamed(raw, CHANGED_MATCHES, "import_changed"):
+        if row["row"] in refused:
             continue
-        if code is None:
-            report.new += 1
-        elif fields:
-            report.changed += 1
-            report.changes.append({"row": number, "code": code, "fields": list(fields)})
-        else:
-            report.unchanged += 1
+        if row["refusal"]:
+            name, reason = REFUSALS[row["refusal"]]
+            report.rejected.append((row["row"], name, reason.format(code=row["code"])))
+            refused.add(row["row"])
+        elif len(report.changes) < LISTED:
+            report.changes.append({"row": row["row"], "code": row["code"],
+                                   "fields": list(row["fields"])})  # fmt: skip
     report.rejected.sort()
+    counts = conn.exec_driver_sql(MATCH_COUNTS, {"refused": sorted(refused)}).one()
+    report.new, report.changed, report.unchanged = counts
 
 
 _NAMES = [n for n in FIELDS if n != "agency"]

@@ -8,7 +8,6 @@ from typing import Any
 
 @dataclass
 class Report:
-
     file: str
     sha256: str
     rows: int = 0

@@ -59,7 +59,6 @@ class Rows:
         self.categories = categories
         self.agencies = agencies
         self.rejected: list[tuple[int, str, str]] = []
-        self.keys: dict[tuple[str, str], int] = {}
         self.seen: dict[tuple[str, Any], tuple[Any, str | None]] = {}  # bounded: SEEN cells
         self.count = 0
 
@@ -119,7 +118,9 @@ class Rows:
     def _failed(self, number: int, name: str) -> bool:
         return any(r == number and f == name for r, f, _ in self.rejected[-len(FIELDS) :])
 
-    def key(self, number: int, record: dict[str, Any], agency: str | None, wkb: str | None) -> str:
+    def key(self, number: int, record: dict[str, Any], wkb: str | None) -> str:
+        """The row's stable key: its mapped column, else a hash of what it maps (twins are
+        found in the staging table, ``load.TWINS``)."""
         if self.mapping.key:
             given = record.get(self.mapping.key)
             key = "" if given is None or given != given else str(given).strip()
@@ -128,11 +129,6 @@ class Rows:
         else:
             row = {c: str(record.get(c)) for c in self.mapping.columns()}
             key = hashlib.sha256(json.dumps([row, wkb], sort_keys=True).encode()).hexdigest()[:32]
-        first = self.keys.setdefault((agency or "", key), number)
-        if first != number:
-            self.rejected.append(
-                (number, self.mapping.key or "key", f"the same key as row {first}")
-            )
         return key
 
 
