@@ -83,7 +83,8 @@ def _distance(metres: float) -> str:
     return f"{metres / 1000:.1f} km" if metres >= 1000 else f"{metres:.0f} m"
 
 
-def _srid(crs: str) -> Steps[int]:
+def srid_of(crs: str) -> Steps[int]:
+    """The SRID of a CRS named ``EPSG:N`` (or its URN); UnknownCRS when PostGIS knows none."""
     match = CRS.match(crs.strip())
     found = yield Query(
         "SELECT srid FROM spatial_ref_sys WHERE auth_name = 'EPSG' AND auth_srid = %(code)s",
@@ -285,7 +286,7 @@ def checked_geometry(
     """``value`` (GeoJSON or WKT in ``crs``) checked and in EPSG:4326; GeometryError naming the
     first problem. ``repair`` makes an invalid geometry valid instead of refusing it."""
     limits = limits or Limits.of(get_settings())
-    srid = yield from _srid(crs)
+    srid = yield from srid_of(crs)
     raw = yield from _read(value, srid)
     shape = yield from _one(
         "SELECT ST_IsEmpty(g) AS empty, GeometryType(g) AS kind, ST_Dimension(g) AS dimension, "

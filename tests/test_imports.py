@@ -386,3 +386,17 @@ def test_each_geometry_check_gives_its_row_its_reason(db: Engine, tmp_path: Path
         (6, "geometry", "The line is 53.0 km long; a project's line may be at most 50 km."),
     ]  # fmt: skip
     assert (report.new, stored(db)) == (1, {})
+
+
+def test_a_crs_postgis_does_not_know_is_refused_naming_it(db: Engine, tmp_path: Path) -> None:
+    rows = [{**r, "x": "1", "y": "2"} for r in records(1)]
+    table = tmp_path / "list.csv"
+    with table.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(ImportRefused) as unknown:
+        imported(db, table, {**MAPPING, "geometry": {"lon": "x", "lat": "y"}}, crs="EPSG:999999")
+    assert (unknown.value.status, unknown.value.errors[0][0]) == (422, "crs")
+    assert "'EPSG:999999' is unknown" in unknown.value.reason
+    assert stored(db) == {}

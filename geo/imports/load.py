@@ -26,7 +26,7 @@ import shapely
 from sqlalchemy import Connection, text
 
 from geo.changelog import Change, append_all
-from geo.geometry_input import Limits
+from geo.geometry_input import CRS, Limits, UnknownCRS, srid_of
 from geo.imports import ImportRefused, oc4ids
 from geo.imports.mapping import Mapping, refused
 from geo.imports.report import Report
@@ -44,6 +44,7 @@ from geo.project_writes import (
 )
 from geo.settings import get_settings
 from geo.sql import Query
+from geo.transaction import run
 from geo.vocab import GEOMETRY_TYPES
 
 CHECKS = (Path(__file__).parent / "checks.sql").read_text(encoding="utf-8")
@@ -70,15 +71,6 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _srid(crs: str | None) -> int | None:
-    if crs is None:
-        return None
-    name = crs.upper().removeprefix("URN:OGC:DEF:CRS:EPSG::").removeprefix("EPSG:")
-    if not name.isdigit():
-        raise ImportRefused(422, f"The CRS {crs!r} is no EPSG code; name one with --crs EPSG:NNNN.")
-    return int(name)
-
-
 def _stage(conn: Connection) -> Any:
     conn.exec_driver_sql(
         f"""
@@ -95,13 +87,19 @@ def _stage(conn: Connection) -> Any:
     return raw.cursor()
 
 
-def _checked_crs(source_crs: str | None, options: Options, mapping: Mapping, frame: Any,
-                 wkbs: list[bytes | None]) -> int:  # fmt: skip
-    named = source_crs or options.crs or mapping.crs
+def _checked_crs(
+    conn: Connection, source_crs: str | None, options: Options, mapping: Mapping,
+    wkbs: list[bytes | None],
+) -> int:  # fmt: skip
+    """The SRID of the file's coordinates: the EPSG code it names (else the CRS given), which
+    PostGIS must know; EPSG:4326 for a file naming none only when its coordinates fit."""
+    by_code = source_crs if source_crs and CRS.match(source_crs) else None  # not bare WKT
+    named = by_code or options.crs or mapping.crs or source_crs
     if named:
-        srid = _srid(named)
-        assert srid is not None
-        return srid
+        try:
+            return run(conn, srid_of(named))
+        except UnknownCRS as exc:
+            raise ImportRefused(422, exc.reason, [("crs", exc.reason)]) from None
     shapes = [shapely.from_wkb(w) for w in wkbs if w is not None]
     if shapes:
         xmin, ymin, xmax, ymax = shapely.total_bounds(shapes)
@@ -148,16 +146,17 @@ def import_file(
         for frame in source.rows():
             wkbs = geometries(frame, mapping)
             if srid is None:
-                srid = _checked_crs(source.crs(), options, mapping, frame, wkbs)
+                srid = _checked_crs(conn, source.crs(), options, mapping, wkbs)
             buffer = io.StringIO()
             records = frame.drop(columns="geometry", errors="ignore").to_dict("records")
             for record, wkb in zip(records, wkbs, strict=True):
                 rows.count += 1
                 number = rows.count
                 values = rows.values(number, record)
-                key = rows.key(number, record, wkb.hex() if wkb else None)
+                hexed = wkb.hex() if wkb else None
+                key = rows.key(number, record, hexed)
                 staged = {"row": number, "key": key, **values, "srid": srid,
-                          "source": wkb.hex() if wkb else None}  # fmt: skip
+                          "source": hexed}  # fmt: skip
                 buffer.write(copy_line([staged.get(name) for name in STAGED]))
             buffer.seek(0)
             cursor.copy_expert(f"COPY import_rows ({', '.join(STAGED)}) FROM STDIN", buffer)
