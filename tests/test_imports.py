@@ -368,6 +368,7 @@ def test_each_geometry_check_gives_its_row_its_reason(db: Engine, tmp_path: Path
         f"LINESTRING({x} {y}, {x} {y})",
         f"POLYGON(({x} {y}, {x + 0.001} {y + 0.001}, {x + 0.001} {y}, {x} {y + 0.001}, {x} {y}))",
         f"LINESTRING({x - 0.3} {y}, {x + 0.3} {y})",  # 53 km across the city
+        "POINT(126.97 37.56",  # no WKT
     ]
     rows = [{**r, "wkt": w} for r, w in zip(records(len(shapes)), shapes, strict=True)]
     path = tmp_path / "shapes.csv"
@@ -384,6 +385,8 @@ def test_each_geometry_check_gives_its_row_its_reason(db: Engine, tmp_path: Path
         (5, "geometry", "The geometry is not valid: Self-intersection at lon 126.978470, "
                         "lat 37.567040; correct it in the file."),
         (6, "geometry", "The line is 53.0 km long; a project's line may be at most 50 km."),
+        (7, "geometry", "The row has no geometry."),
+        (7, "wkt", "it is no WKT geometry"),
     ]  # fmt: skip
     assert (report.new, stored(db)) == (1, {})
 

@@ -129,8 +129,8 @@ def run(engine: Engine, job: dict[str, Any], path: Path, max_bytes: int) -> None
             report = import_file(conn, path, parse_mapping(job["mapping"]), options,
                                  progress=progress, max_bytes=max_bytes)  # fmt: skip
     except ImportRefused as refused:
-        problem = {"status": refused.status, "detail": refused.reason,
-                   "errors": [{"field": f, "reason": r} for f, r in refused.errors]}  # fmt: skip
+        errors = [{"parameter": f, "reason": r} for f, r in refused.errors]
+        problem = {"status": refused.status, "detail": refused.reason, "errors": errors}
         _update(engine, job["id"], state="refused", problem=json.dumps(problem))
         return
     except Exception:

@@ -30,7 +30,7 @@ from geo.geometry_input import CRS, Limits, UnknownCRS, srid_of
 from geo.imports import ImportRefused, oc4ids
 from geo.imports.mapping import Mapping, refused
 from geo.imports.report import Report
-from geo.imports.rows import STAGED, TYPES, Rows, copy_line, geometries
+from geo.imports.rows import STAGED, TYPES, Rows, copy_line, geometries, unread
 from geo.imports.source import Source, open_source
 from geo.jurisdiction import STORED, Jurisdiction, district_of
 from geo.project_writes import (
@@ -154,6 +154,8 @@ def import_file(
                 number = rows.count
                 values = rows.values(number, record)
                 hexed = wkb.hex() if wkb else None
+                if hexed is None and (problem := unread(record, mapping)):
+                    rows.rejected.append((number, *problem))
                 key = rows.key(number, record, hexed)
                 staged = {"row": number, "key": key, **values, "srid": srid,
                           "source": hexed}  # fmt: skip

@@ -151,6 +151,22 @@ def geometries(frame: Any, mapping: Mapping) -> list[bytes | None]:
     return [None if s is None else shapely.to_wkb(s, output_dimension=2) for s in shapes]
 
 
+def unread(record: dict[str, Any], mapping: Mapping) -> tuple[str, str] | None:
+    """The column and reason when a row gives its place in columns that cannot be read (a WKT
+    that is none, a longitude that is no number), so it is not taken for a row without one."""
+    spec = mapping.geometry
+    if spec is None:
+        return None
+    for column in (spec.wkt,) if spec.wkt else (spec.lon, spec.lat):
+        assert column is not None  # the model requires lon and lat together
+        if not blank(record.get(column)):
+            if spec.wkt:
+                return column, "it is no WKT geometry"
+            if numbers([record[column]]) == [None]:
+                return column, f"{record[column]!r} is no number"
+    return None
+
+
 def numbers(column: Any) -> list[float | None]:
     out: list[float | None] = []
     for value in column:

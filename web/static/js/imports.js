@@ -106,7 +106,7 @@ export function showImport(box, { me, onDone }) {
     const errors = problem?.errors ?? [];
     say(problem?.detail || t("import.failed"), true);
     result.replaceChildren(errors.length
-      ? h("ul", { class: "problems" }, errors.map((e) => h("li", {}, `${e.parameter ?? e.field}: ${e.reason}`)))
+      ? h("ul", { class: "problems" }, errors.map((e) => h("li", {}, `${e.parameter}: ${e.reason}`)))
       : "");
     return null;
   }
