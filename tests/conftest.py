@@ -191,6 +191,11 @@ def danang_server(danang_db: str) -> Iterator[Server]:
 PASSWORD = "a long enough password"
 
 
+# Officials of two agencies and an admin: who writes in the writing tests
+WRITERS = [("roads", "official", "TEST-ROADS"), ("water", "official", "TEST-WATER"),
+           ("admin", "admin")]  # fmt: skip
+
+
 def signed_in(conn: Connection, people: Iterable[tuple[str, ...]]) -> dict[str, tuple[int, str]]:
     """An account for each (who, role[, agency[, contractor]]), e-mail ``who@allimi.test`` and
     password ``PASSWORD``, each with a live session token: who -> (account id, token)."""

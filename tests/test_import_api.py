@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from geo.settings import Settings
 from geo.store.database import drop_database, engine_for
-from tests.conftest import hand_made_city, serve, signed_in
+from tests.conftest import WRITERS, hand_made_city, serve, signed_in
 from tests.test_imports import MAPPING, frame, records
 from tests.test_reports import Site
 
@@ -27,12 +27,7 @@ def site(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     engine = engine_for(url)
     files = tmp_path_factory.mktemp("files")
     with engine.begin() as conn:
-        people = signed_in(
-            conn,
-            [("roads", "official", "TEST-ROADS"), ("water", "official", "TEST-WATER"),
-             ("admin", "admin")],
-        )  # fmt: skip
-    tokens = {who: token for who, (_, token) in people.items()}
+        tokens = {who: token for who, (_, token) in signed_in(conn, WRITERS).items()}
     for running in serve(Settings(database_url=url, version_ttl=0, files_dir=files)):
         yield Site(running, engine, files, tokens)
     engine.dispose()

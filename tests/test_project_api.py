@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 
 from geo.settings import Settings
 from geo.store.database import drop_database, engine_for
-from tests.conftest import Server, hand_made_city, serve, signed_in
+from tests.conftest import WRITERS, Server, hand_made_city, serve, signed_in
 
 PROBLEM = "application/problem+json"
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -62,12 +62,7 @@ def site(settings: Settings) -> Iterator[Site]:
     url = hand_made_city(settings, name)
     engine = engine_for(url)
     with engine.begin() as conn:
-        people = signed_in(
-            conn,
-            [("roads", "official", "TEST-ROADS"), ("water", "official", "TEST-WATER"),
-             ("admin", "admin")],
-        )  # fmt: skip
-    tokens = {who: token for who, (_, token) in people.items()}
+        tokens = {who: token for who, (_, token) in signed_in(conn, WRITERS).items()}
     for running in serve(Settings(database_url=url, version_ttl=0)):
         yield Site(running, engine, tokens)
     engine.dispose()
