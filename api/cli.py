@@ -14,6 +14,8 @@ import typer
 
 from geo.accounts import MIN_PASSWORD, ROLES, NewUser, add_user
 from geo.changelog import length, verify_stored
+from geo.conflicts import store as conflict_store
+from geo.conflicts.rules import ConflictSettings, Rules
 from geo.errors import AllimiError
 from geo.health import project_count
 from geo.jurisdiction import SEOUL, City, init_city, parse_city, read_city, stored_jurisdiction
@@ -33,6 +35,8 @@ db = typer.Typer(help="The PostGIS database.", no_args_is_help=True)
 app.add_typer(db, name="db")
 city = typer.Typer(help="The city the portal discloses.", no_args_is_help=True)
 app.add_typer(city, name="city")
+conflicts = typer.Typer(help="The planners' conflicts of works.", no_args_is_help=True)
+app.add_typer(conflicts, name="conflicts")
 
 
 def _say(message: str) -> None:
@@ -97,6 +101,31 @@ def _load_demo(url: str, spec: SampleSpec, replace: bool) -> None:
         f"Loaded {result.projects:,} projects, {result.reports:,} progress reports and "
         f"{result.documents:,} documents in {result.seconds:.1f} s."
     )
+    _scan(url)
+
+
+def _scan(url: str) -> None:
+    rules = Rules.of(ConflictSettings())
+    engine = engine_for(url)
+    started = time.perf_counter()
+    try:
+        with engine.begin() as conn:
+            merged = conflict_store.scan(conn, rules)
+    finally:
+        engine.dispose()
+    _say(
+        f"Conflicts (buffer {rules.buffer_m:g} m, gap {rules.gap_days} days, moratorium "
+        f"{rules.moratorium_months} months): {merged.found:,} found, {merged.kept:,} new or "
+        f"changed, {merged.gone:,} open ones gone, {merged.stale:,} worked on no longer hold; "
+        f"{time.perf_counter() - started:.1f} s."
+    )
+
+
+@conflicts.command("scan")
+def conflicts_scan() -> None:
+    """Find every conflict of the city by the ALLIMI_CONFLICT_* settings, and keep them (the
+    rules then apply to every write's re-check)."""
+    _scan(_ready_database())
 
 
 @app.command()

@@ -29,7 +29,9 @@ from geo.sql import Query
 from geo.transaction import Later, Steps
 
 GENESIS = bytes(32)  # the "previous hash" of the first entry
-ACTIONS = ("create", "edit", "publish", "withdraw", "report", "import")
+ACTIONS = ("create", "edit", "publish", "withdraw", "report", "import", "conflict", "moratorium")
+# Entries about no one project: an import, and a protected zone drawn by hand
+UNATTACHED = ("import", "moratorium")
 # Money and dates: a change of one needs a reason, and the disclosure shows each one's baseline
 # (as first published) beside its current value, with every revision and its reason
 REVISED = ("budget", "contract_value", "planned_start", "planned_end")

@@ -12,6 +12,7 @@ from decimal import Decimal
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     CHAR,
+    REAL,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -36,7 +37,9 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from geo.accounts import ROLES
-from geo.changelog import ACTIONS
+from geo.changelog import ACTIONS, UNATTACHED
+from geo.conflicts import KINDS
+from geo.conflicts import STATUSES as CONFLICT_STATUSES
 from geo.imports import JOB_STATES
 from geo.vocab import GEOMETRY_TYPES, PROJECT_TYPES, STATUSES, sql_list
 
@@ -395,8 +398,12 @@ class ChangeEntry(Base):
 
     __table_args__ = (
         CheckConstraint(f"action IN ({sql_list(ACTIONS)})", name="action"),
-        CheckConstraint("(action = 'import') = (project_code IS NULL)", name="project"),
-        CheckConstraint("action = 'import' OR agency_code IS NOT NULL", name="agency"),
+        CheckConstraint(
+            f"(action IN ({sql_list(UNATTACHED)})) = (project_code IS NULL)", name="project"
+        ),
+        CheckConstraint(
+            f"action IN ({sql_list(UNATTACHED)}) OR agency_code IS NOT NULL", name="agency"
+        ),
         Index("ix_changes_project_code", "project_code"),
         Index("ix_changes_agency_code", "agency_code"),
         Index("ix_changes_at", "at"),
@@ -428,3 +435,91 @@ class ImportJob(Base):
         CheckConstraint(f"state IN ({sql_list(JOB_STATES)})", name="state"),
         Index("ix_imports_agency_code", "agency_code"),
     )
+
+
+class Moratorium(Base):
+    """A protected zone a planner drew (``geo.conflicts``): no excavation there in its period."""
+
+    __tablename__ = "moratoria"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=False)
+    starts: Mapped[date] = mapped_column(Date)
+    ends: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    district_code: Mapped[str | None] = mapped_column(ForeignKey("districts.code"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (
+        CheckConstraint("ends >= starts", name="period"),
+        CheckConstraint(
+            "GeometryType(geom) IN ('LINESTRING', 'MULTILINESTRING', 'POLYGON', 'MULTIPOLYGON')",
+            name="geom_type",
+        ),
+        CheckConstraint("ST_IsValid(geom)", name="geom_valid"),
+        Index("ix_moratoria_geom", "geom", postgresql_using="gist"),
+    )
+
+
+class Conflict(Base):
+    """Two works that meet in space and time, or a work in a protected zone
+    (``geo.conflicts``), with the planners' workflow."""
+
+    __tablename__ = "conflicts"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    a_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    b_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("moratoria.id", ondelete="CASCADE"))
+    distance_m: Mapped[float] = mapped_column(REAL)
+    overlap_days: Mapped[int] = mapped_column(Integer)  # zero or less: a gap of that many days
+    at = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=False)
+    holds: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    status: Mapped[str] = mapped_column(String(12), server_default="open")
+    note: Mapped[str | None] = mapped_column(Text)  # internal: never disclosed
+    days_saved: Mapped[int | None] = mapped_column(Integer)
+    money_saved: Mapped[Decimal | None] = mapped_column(Money)
+    found_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({sql_list(KINDS)})", name="kind"),
+        CheckConstraint("(b_id IS NULL) <> (zone_id IS NULL)", name="other"),
+        CheckConstraint("kind = 'moratorium' OR (zone_id IS NULL AND a_id < b_id)", name="pair"),
+        CheckConstraint(f"status IN ({sql_list(CONFLICT_STATUSES)})", name="status"),
+        CheckConstraint(
+            "coalesce(days_saved, 0) >= 0 AND coalesce(money_saved, 0) >= 0", name="saved"
+        ),
+        Index(
+            "uq_conflicts_pair",
+            "a_id",
+            "b_id",
+            "zone_id",
+            text("(kind = 'moratorium')"),
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+        Index("ix_conflicts_b_id", "b_id"),
+        Index("ix_conflicts_zone_id", "zone_id"),
+        Index("ix_conflicts_at", "at", postgresql_using="gist"),
+    )
+
+
+class ConflictRules(Base):
+    """The rules the stored conflicts follow: those of the last full scan."""
+
+    __tablename__ = "conflict_rules"
+
+    singleton: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
+    buffer_m: Mapped[float] = mapped_column(REAL, server_default="20")
+    gap_days: Mapped[int] = mapped_column(Integer, server_default="180")
+    moratorium_months: Mapped[int] = mapped_column(Integer, server_default="36")
+    excavating: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), server_default="{water,sewer,power,telecom,gas}"
+    )
+    protected: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{road}")
+    scanned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint("singleton", name="singleton"),)

@@ -23,10 +23,11 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StrictBool, StringConstraints, TypeAdapter, ValidationError
 
 from geo.changelog import REVISED, Change, appended
+from geo.conflicts.store import recheck
 from geo.geometry_input import GeometryError, UnknownCRS, checked_geometry
 from geo.jurisdiction import STORED, Jurisdiction
 from geo.sql import Query, identifier
-from geo.transaction import Rows, Steps
+from geo.transaction import Later, Rows, Steps
 from geo.vocab import PROJECT_TYPES, STATUSES
 
 WRITERS = ("official", "admin")
@@ -383,6 +384,7 @@ def create_project(
     )
     row = made[0]
     if row["published"]:
+        yield Later(recheck([row["id"]]))
         yield from _log(actor, "create", row, baseline_of(row), None)
     return Created(code, version_of(row["id"], row["updated_at"]))
 
@@ -448,6 +450,8 @@ def update_project(
         },
     )
     after = returned[0]
+    if after["published"]:
+        yield Later(recheck([after["id"]]))
     was, now = record_of(before), record_of(after)
     differ = {k: (shown(k, was[k]), shown(k, now[k])) for k in now if was[k] != now[k]}
     if not before["published"] and after["published"]:
@@ -480,6 +484,7 @@ def withdraw_project(
         {"reason": given, "id": before["id"]},
     )
     if before["published"]:
+        yield Later(recheck([before["id"]]))
         yield from _log(actor, "withdraw", before, {}, given)
     return Withdrawn(code, version_of(before["id"], done[0]["updated_at"]))
 

@@ -15,7 +15,9 @@ from geo.store.database import engine_for
 TABLES = {"districts", "agencies", "projects", "progress_reports", "documents"}
 CITY = {"jurisdiction", "categories", "terms"}
 LOG = {"changes", "change_head"}
-VIEWS = {*TABLES, *CITY, *LOG, "data_version"}  # in schema disclosed, for the API's read role
+CONFLICTS = {"conflicts", "moratoria", "conflict_rules"}
+# in schema disclosed, for the API's read role
+VIEWS = {*TABLES, *CITY, *LOG, *CONFLICTS, "data_version"}
 
 
 def _tables(url: str, schema: str = "public") -> set[str]:

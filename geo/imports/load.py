@@ -26,6 +26,8 @@ import shapely
 from sqlalchemy import Connection, text
 
 from geo.changelog import Change, append_all
+from geo.conflicts import find
+from geo.conflicts.store import recheck_of
 from geo.geometry_input import CRS, Limits, UnknownCRS, srid_of
 from geo.imports import ImportRefused, oc4ids
 from geo.imports.mapping import Mapping, refused
@@ -299,6 +301,12 @@ UPDATE_CHANGED = f"""
     FROM import_rows s JOIN import_matches m USING (row)
     WHERE p.id = m.id AND cardinality(m.fields) > 0
 """  # noqa: S608 - declared columns
+# The projects the import made or changed, as an SQL array (their conflicts are re-checked)
+TOUCHED = """
+    CREATE TEMP TABLE import_touched ON COMMIT DROP AS
+    SELECT coalesce(array_agg(p.id), '{}') AS ids FROM import_rows s JOIN import_matches m
+    USING (row) JOIN projects p ON p.agency_code = s.agency AND p.source_key = s.key
+    WHERE m.id IS NULL OR cardinality(m.fields) > 0"""
 WAS = "SELECT * FROM import_before ORDER BY id"
 IS = f"SELECT {COLUMNS} FROM projects p JOIN import_before b USING (id) ORDER BY p.id"  # noqa: S608
 
@@ -357,6 +365,9 @@ def _apply(conn: Connection, report: Report, prefix: str, currency: str, options
     )
     conn.exec_driver_sql(BEFORE)
     conn.exec_driver_sql(UPDATE_CHANGED)
+    conn.exec_driver_sql(TOUCHED)
+    touched = recheck_of(Query("(SELECT ids FROM import_touched)::bigint[]"), find.ids([], "zones"))
+    conn.exec_driver_sql(touched.sql, touched.params)
     raw = conn.connection.dbapi_connection
     assert raw is not None
     cursor = raw.cursor()
