@@ -17,6 +17,7 @@ from api import (
     auth,
     changes,
     config,
+    conflicts,
     districts,
     health,
     imports,
@@ -38,6 +39,7 @@ from api.head import HeadAsGet
 from api.limits import ClientLimits, HeaderLimits
 from api.params import strict_query
 from api.writer import Writer
+from geo.conflicts.rules import ConflictSettings, Rules
 from geo.settings import Settings
 
 # The documented routes, by router: each takes only the query parameters it declares. The map
@@ -51,6 +53,7 @@ ROUTERS = tuple(
         project_writes,
         reports,
         imports,
+        conflicts,
         changes,
         layers,
         districts,
@@ -101,6 +104,7 @@ def create_app(settings: Settings, read_url: str, write_url: str | None = None) 
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.conflict_rules = Rules.of(ConflictSettings())
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router, dependencies=[Depends(strict_query)])

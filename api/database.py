@@ -62,6 +62,9 @@ SEARCH_PATH = "disclosed,public"  # unqualified names are the published views (m
 # One request, one core: PostgreSQL's parallel workers would let a single long public read
 # (a deep page, a city-wide view) take every core from the map's quick ones.
 ONE_CORE = "-c max_parallel_workers_per_gather=0"
+# No JIT: PostGIS declares its functions costly, so the planner would compile a short statement
+# to machine code first (tens of milliseconds, a second for a conflict check) to save less.
+NO_JIT = "-c jit=off"
 
 # psycopg2's ``connection.cancel()`` holds the GIL through libpq's blocking PQcancel, which
 # waits on the server: the libpq psycopg2 is linked to is called directly instead (ctypes
@@ -149,7 +152,7 @@ class Database:
         self._params = parse_dsn(dsn)
         self._options = (
             f"{self._params.get('options', '')} -c statement_timeout={statement_timeout_ms} "
-            f"{ONE_CORE}" + (f" -c search_path={search_path}" if search_path else "")
+            f"{ONE_CORE} {NO_JIT}" + (f" -c search_path={search_path}" if search_path else "")
         )
         self._name = name
         self._statement_s = statement_timeout_ms / 1000 + GRACE_S

@@ -176,6 +176,18 @@ DETAIL = """
                           FROM changes c
                           WHERE c.project_code = p.code AND c.action = 'edit'
                             AND (c.content::jsonb -> 'fields') ?| %(revisable)s),
+            -- the other works at this place within the dig-once window (geo.conflicts)
+            'same_place', (
+                SELECT coalesce(json_agg(json_build_object(
+                    'code', o.code, 'title', o.title, 'category', o.category,
+                    'status', o.status, 'kind', c.kind,
+                    'distance_m', round(c.distance_m::numeric, 1),
+                    'start', coalesce(o.actual_start, o.planned_start),
+                    'end', coalesce(o.actual_end, o.planned_end)
+                ) ORDER BY coalesce(o.actual_start, o.planned_start), o.code), '[]'::json)
+                FROM conflicts c JOIN projects o
+                  ON o.id = CASE WHEN c.a_id = p.id THEN c.b_id ELSE c.a_id END
+                WHERE (c.a_id = p.id OR c.b_id = p.id) AND c.holds),
             'withdrawn_at', p.withdrawn_at,
             'withdrawn_reason', p.withdrawn_reason,
             -- the project's version (geo.project_writes.version_of): If-Match of an edit

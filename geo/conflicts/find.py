@@ -132,20 +132,28 @@ def ids(values: list[int], name: str) -> Query:
 
 
 UNSAVED = """
-    SELECT NULL::bigint AS id, ST_GeomFromEWKB(decode(%(u_geom)s, 'hex')) AS geom,
+    SELECT (SELECT id FROM projects WHERE code = %(u_code)s) AS id,
+           ST_GeomFromEWKB(decode(%(u_geom)s, 'hex')) AS geom,
            %(u_category)s::text AS category, 'preparation'::text AS status,
            %(u_agency)s::text AS agency_code, %(u_start)s::date AS s, %(u_end)s::date AS e"""
 
 
 def unsaved(
-    rules: Query, ewkb: str, category: str, agency: str | None, start: date, end: date
+    rules: Query,
+    ewkb: str,
+    category: str,
+    start: date,
+    end: date,
+    *,
+    agency: str | None = None,
+    code: str | None = None,
 ) -> Query:
-    """The conflicts a work not yet saved would have (its geometry as EWKB hex): every row's
-    ``a_id`` is NULL, a pair's other work is ``b_id``."""
+    """The conflicts a work not yet saved would have (its geometry as EWKB hex), or a saved
+    one (``code``) as it would be: every row's ``a_id`` is NULL, the other work is ``b_id``."""
     given = Query(
         UNSAVED,
         {"u_geom": ewkb, "u_category": category, "u_agency": agency, "u_start": start,
-         "u_end": end},
+         "u_end": end, "u_code": code},
     )  # fmt: skip
     return _found(
         rules,
@@ -154,5 +162,18 @@ def unsaved(
             "FROM ({pairs}) q UNION ALL {violations}",
             pairs=_pairs(given, "TRUE"),
             violations=_violations(given, "TRUE", "TRUE"),
+        ),
+    )
+
+
+def within(rules: Query, scope: Query) -> Query:
+    """The conflicts of the works within ``scope`` (a condition on ``a``), each pair once."""
+    works = Query.compose("SELECT * FROM w a WHERE {scope}", scope=scope)
+    return _found(
+        rules,
+        Query.compose(
+            "{pairs} UNION {violations}",
+            pairs=_pairs(works, "TRUE"),
+            violations=_violations(works, "TRUE", "TRUE"),
         ),
     )

@@ -1,0 +1,168 @@
+"""Conflicts out of the portal: CSV rows, and a district's coordination report, a single HTML
+page with a folium map and the table that works with no network (Leaflet is inlined from the
+copy the portal serves; base-map tiles show only where they can be reached)."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from collections import Counter
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import folium
+
+from geo.conflicts.rules import Rules
+from geo.jurisdiction import Jurisdiction
+from geo.settings import Settings
+from geo.sql import Query
+from web import LEAFLET_DIR
+
+COLUMNS = (
+    "id", "kind", "status", "holds", "distance_m", "overlap_days", "gap_days",
+    "a_code", "a_title", "a_agency", "a_start", "a_end",
+    "b_code", "b_title", "b_agency", "b_start", "b_end",
+    "zone_id", "zone_reason", "zone_start", "zone_end",
+    "days_saved", "money_saved", "note", "found_at",
+)  # fmt: skip
+KIND_COLORS = {"clash": "#d7191c", "dig_once": "#2b83ba", "moratorium": "#7b3294"}
+KIND_NAMES = {"clash": "Clash", "dig_once": "Dig-once opportunity", "moratorium": "Moratorium"}
+# A cell of a spreadsheet that starts so is taken for a formula: written with a quote first
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA):
+        return "'" + value
+    return value
+
+
+def _flat(properties: Mapping[str, Any]) -> dict[str, Any]:
+    row = {k: properties.get(k) for k in ("id", "kind", "status", "holds", "distance_m",
+                                          "overlap_days", "gap_days", "days_saved",
+                                          "money_saved", "note", "found_at")}  # fmt: skip
+    for side in ("a", "b"):
+        work = properties.get(side) or {}
+        for name in ("code", "title", "agency", "start", "end"):
+            row[f"{side}_{name}"] = work.get(name)
+    zone = properties.get("zone") or {}
+    row.update(zone_id=zone.get("id"), zone_reason=zone.get("reason"),
+               zone_start=zone.get("start"), zone_end=zone.get("end"))  # fmt: skip
+    return row
+
+
+def csv_of(collection: str) -> str:
+    """The conflicts of a FeatureCollection (``listing.conflicts``) as CSV with a header."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for feature in json.loads(collection)["features"]:
+        writer.writerow({k: _cell(v) for k, v in _flat(feature["properties"]).items()})
+    return out.getvalue()
+
+
+def district_outline(code: str) -> Query:
+    """A district's code, names and outline (GeoJSON), for its report."""
+    return Query(
+        "SELECT code, name, ST_AsGeoJSON(geom, 6)::json AS geometry FROM districts "
+        "WHERE code = %(code)s",
+        {"code": code},
+    )
+
+
+def _money(value: Any, currency: str) -> str:
+    return f"{Decimal(str(value)):,.0f} {currency}" if value is not None else ""
+
+
+def _table(features: list[dict[str, Any]], currency: str) -> str:
+    head = ("Kind", "Status", "Work", "Other work or zone", "Distance (m)", "Days",
+            "Days saved", "Money saved")  # fmt: skip
+    rows = []
+    for feature in features:
+        p = feature["properties"]
+        a, b, zone = p["a"], p.get("b"), p.get("zone")
+        other = f"{b['code']} {b['title']}" if b else f"zone: {(zone or {}).get('reason') or ''}"
+        days = f"{p['overlap_days']} overlap" if p["overlap_days"] else f"{p['gap_days']} apart"
+        cells = (KIND_NAMES[p["kind"]], p["status"], f"{a['code']} {a['title']}", other,
+                 p["distance_m"], days, p.get("days_saved") or "",
+                 _money(p.get("money_saved"), currency))  # fmt: skip
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _summary(features: list[dict[str, Any]], currency: str) -> str:
+    kinds = Counter(f["properties"]["kind"] for f in features)
+    statuses = Counter(f["properties"]["status"] for f in features)
+    coordinated = [f["properties"] for f in features if f["properties"]["status"] == "coordinated"]
+    days = sum(p.get("days_saved") or 0 for p in coordinated)
+    money = sum(Decimal(str(p.get("money_saved") or 0)) for p in coordinated)
+    parts = [f"{n} {KIND_NAMES[k].lower()}" for k, n in sorted(kinds.items())]
+    parts += [f"{n} {s}" for s, n in sorted(statuses.items())]
+    saved = f"Coordination saved {days} days of closure and {_money(money, currency)}."
+    return html.escape(f"{len(features)} conflicts: {', '.join(parts) or 'none'}. {saved}")
+
+
+STYLE = """
+body { font: 14px/1.4 system-ui, sans-serif; margin: 0; }
+header, section { padding: 0.5rem 1rem; }
+.folium-map { height: 60vh !important; position: relative !important; }
+table { border-collapse: collapse; width: 100%; }
+th, td { border-bottom: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; }
+"""
+
+
+def report_html(
+    city: Jurisdiction,
+    district: Mapping[str, Any],
+    collection: str,
+    rules: Rules,
+    settings: Settings,
+) -> str:
+    """The coordination report of ``district`` (a ``district_outline`` row) over its
+    conflicts (a FeatureCollection of ``listing.conflicts``), as one self-contained page."""
+    language = city.languages[0]
+    features = json.loads(collection)["features"]
+    name = district["name"].get(language) or district["code"]
+    title = f"{city.name.get(language, '')} {name}: coordination of works"
+    area = folium.GeoJson(
+        {"type": "Feature", "geometry": district["geometry"], "properties": {}},
+        style_function=lambda _: {"color": "#555", "weight": 2, "fill": False},
+    )
+    m = folium.Map(tiles=None, control_scale=True)
+    m.default_js, m.default_css = [], []  # no CDN: Leaflet is inlined below
+    if settings.basemap_url:
+        folium.TileLayer(settings.basemap_url, attr=settings.basemap_attribution).add_to(m)
+    area.add_to(m)
+    if features:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": [
+                {**f, "properties": {"kind": KIND_NAMES[f["properties"]["kind"]],
+                                     "status": f["properties"]["status"],
+                                     "a": f["properties"]["a"]["code"],
+                                     "color": KIND_COLORS[f["properties"]["kind"]]}}
+                for f in features]},
+            style_function=lambda f: {"color": f["properties"]["color"], "weight": 6},
+            marker=folium.CircleMarker(radius=6, fill=True),
+            tooltip=folium.GeoJsonTooltip(["kind", "status", "a"]),
+        ).add_to(m)  # fmt: skip
+    (south, west), (north, east) = area.get_bounds()
+    m.fit_bounds([[float(south or 0), float(west or 0)], [float(north or 0), float(east or 0)]])
+    root: Any = m.get_root()  # a branca Figure: header, html and script
+    leaflet = (LEAFLET_DIR / "leaflet.js").read_text(encoding="utf-8")
+    leaflet_css = (LEAFLET_DIR / "leaflet.css").read_text(encoding="utf-8")
+    root.header.add_child(folium.Element(
+        f"<title>{html.escape(title)}</title><script>{leaflet}</script>"
+        f"<style>{leaflet_css}{STYLE}</style>"
+    ))  # fmt: skip
+    rule_text = (f"Works within {rules.buffer_m:g} m, fewer than {rules.gap_days} days apart; "
+                 f"roads protected {rules.moratorium_months} months after completion.")  # fmt: skip
+    root.html.add_child(folium.Element(
+        f"<header><h1>{html.escape(title)}</h1><p>{html.escape(rule_text)}</p>"
+        f"<p>{_summary(features, city.currency)}</p></header>"
+    ), index=0)  # fmt: skip
+    root.html.add_child(folium.Element(f"<section>{_table(features, city.currency)}</section>"))
+    return str(root.render())

@@ -1,0 +1,47 @@
+"""The conflicts layer: where works meet in space and time, open or coordinated, for everyone.
+
+It shows no internal note and no dismissed conflict (the public reading login's view has
+neither); a coordinated conflict stays on the map after its works were moved apart, as the
+record of what coordination earned. A request's project filter applies to either work.
+"""
+
+from __future__ import annotations
+
+from geo.filters import ProjectFilter
+from geo.sql import Query
+from layers.base import Layer, LegendEntry, Style
+
+SOURCE = """
+        SELECT c.id, c.at AS geom, c.kind, c.status, a.code AS a_code,
+               coalesce(b.code, '') AS b_code
+        FROM conflicts c JOIN projects a ON a.id = c.a_id LEFT JOIN projects b ON b.id = c.b_id
+        WHERE (c.holds OR c.status = 'coordinated') AND c.status <> 'dismissed'
+          AND ({a} OR b.id IS NOT NULL AND {b})"""
+
+
+def source(where: ProjectFilter) -> Query:
+    return Query.compose(
+        SOURCE,
+        a=where.where("a", "a_", spatial=False),
+        b=where.where("b", "b_", spatial=False),
+    )
+
+
+CONFLICTS = Layer(
+    id="conflicts",
+    title="layer.conflicts",
+    geometry="point",
+    source=source,
+    properties={"kind": "String", "status": "String", "a_code": "String", "b_code": "String"},
+    style=Style(
+        property="kind",
+        legend=(
+            LegendEntry("clash", "conflict.clash", "#d7191c"),
+            LegendEntry("dig_once", "conflict.dig_once", "#2b83ba"),
+            LegendEntry("moratorium", "conflict.moratorium", "#7b3294"),
+        ),
+    ),
+    minzoom=10,
+    maxzoom=22,
+    cluster_above=1500,
+)
