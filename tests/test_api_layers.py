@@ -17,7 +17,7 @@ from tests.city import HIDDEN, LIBRARY, PUBLISHED, ROAD, VALVE, tile_of
 
 def test_catalogue_lists_layers_with_legends_and_links(server) -> None:
     layers = {entry["id"]: entry for entry in server.http.get("/api/layers").json()["layers"]}
-    assert set(layers) == {"projects", "districts"}
+    assert set(layers) == {"projects", "districts", "conflicts"}
     projects = layers["projects"]
     assert projects["title"] == {"ko": "공공공사", "en": "Public works"}
     assert {e["value"] for e in projects["style"]["legend"]} >= {"road", "water", "building"}
@@ -25,6 +25,9 @@ def test_catalogue_lists_layers_with_legends_and_links(server) -> None:
     assert projects["minzoom"] < projects["maxzoom"]
     # the districts layer is named as the city names its first administrative level
     assert layers["districts"]["title"] == {"ko": "자치구", "en": "District"}
+    conflicts = layers["conflicts"]
+    assert [e["value"] for e in conflicts["style"]["legend"]] == ["clash", "dig_once", "moratorium"]
+    assert set(conflicts["properties"]) == {"kind", "status", "a_code", "b_code"}  # no note
 
 
 def test_tilejson(server) -> None:

@@ -403,3 +403,18 @@ def test_a_crs_postgis_does_not_know_is_refused_naming_it(db: Engine, tmp_path: 
     assert (unknown.value.status, unknown.value.errors[0][0]) == (422, "crs")
     assert "'EPSG:999999' is unknown" in unknown.value.reason
     assert stored(db) == {}
+
+
+def test_an_import_rechecks_the_conflicts_of_what_it_made(db: Engine, tmp_path: Path) -> None:
+    """A fourth row laid where the first is, at the same time: the import finds the clash."""
+    path = tmp_path / "four.gpkg"
+    frame(records(4)).to_file(path, layer="projects", driver="GPKG")
+    assert imported(db, path).applied
+    with db.connect() as conn:
+        pairs = conn.execute(
+            text(
+                "SELECT c.kind, a.source_key, b.source_key FROM conflicts c "
+                "JOIN projects a ON a.id = c.a_id JOIN projects b ON b.id = c.b_id"
+            )
+        ).all()
+    assert [tuple(p) for p in pairs] == [("clash", "R-001", "R-004")]

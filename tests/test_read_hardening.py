@@ -8,6 +8,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from geo.settings import Settings
+from layers import LAYERS
 from tests.city import PUBLISHED, ROAD, tile_of
 from tests.conftest import VERSION_TTL, serve
 from tests.routes import ROUTES, roles_of
@@ -34,7 +35,7 @@ def test_a_forged_host_never_reaches_a_kept_body(db_url, public_url: str | None)
             assert running.http.get(path, headers=FORGED).status_code == 200
         later = [running.http.get(path).json() for path in paths]
     hrefs = _hrefs(*later)
-    assert len(hrefs) == 2 + 3 * 2 + 1
+    assert len(hrefs) == 2 + 3 * len(LAYERS) + 1
     assert "evil.example" not in str(later) and "gopher" not in str(later)
     for link in hrefs:
         if public_url:
@@ -73,7 +74,9 @@ def _example_path(route: APIRoute) -> str:
     }
     path = re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), route.path)
     required = [p.alias for p in route.dependant.query_params if p.field_info.is_required()]
-    return path + ("?lon=127.0005&lat=37.5" if required == ["lon", "lat"] else "")
+    if required == ["lon", "lat"]:
+        return path + "?lon=127.0005&lat=37.5"
+    return path + ("?project=" + ROAD.code if path == "/api/timeline" else "")  # a place
 
 
 GET_ROUTES = [route for route in ROUTES if route.methods and "GET" in route.methods]

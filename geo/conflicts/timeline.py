@@ -11,8 +11,8 @@ MOST = 500  # items of each kind; a timeline of more is no longer read
 TIMELINE = f"""
     WITH r AS ({{rules}}),
     place AS (
-        SELECT g, d FROM (
-            SELECT ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326) AS g, 0::float8 AS d
+        SELECT geom, d FROM (
+            SELECT ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326) AS geom, 0::float8 AS d
             WHERE %(project)s::text IS NULL
             UNION ALL
             SELECT p.geom, r.buffer_m FROM projects p, r
@@ -24,9 +24,9 @@ TIMELINE = f"""
                         coalesce(p.actual_end, p.planned_end)) AS e
         FROM projects p, place a
         WHERE p.published AND p.withdrawn_at IS NULL AND p.geom IS NOT NULL
-          AND p.geom && ST_Expand(a.g, a.d / {DEGREE_M})
-          AND (a.d = 0 AND ST_Intersects(p.geom, a.g)
-               OR a.d > 0 AND ST_DWithin(p.geom::geography, a.g::geography, a.d))
+          AND p.geom && ST_Expand(a.geom, a.d / {DEGREE_M})
+          AND (a.d = 0 AND ST_Intersects(p.geom, a.geom)
+               OR a.d > 0 AND ST_DWithin(p.geom::geography, a.geom::geography, a.d))
         ORDER BY s, p.code LIMIT {MOST + 1}
     ),
     zones AS (
@@ -37,9 +37,9 @@ TIMELINE = f"""
           AND r.moratorium_months > 0
         UNION ALL
         SELECT 'drawn', NULL, m.id, m.reason, m.starts, m.ends FROM moratoria m, place a
-        WHERE m.geom && ST_Expand(a.g, a.d / {DEGREE_M})
-          AND (a.d = 0 AND ST_Intersects(m.geom, a.g)
-               OR a.d > 0 AND ST_DWithin(m.geom::geography, a.g::geography, a.d))
+        WHERE m.geom && ST_Expand(a.geom, a.d / {DEGREE_M})
+          AND (a.d = 0 AND ST_Intersects(m.geom, a.geom)
+               OR a.d > 0 AND ST_DWithin(m.geom::geography, a.geom::geography, a.d))
     )
     SELECT json_build_object(
         'works', (SELECT coalesce(json_agg(json_build_object(
