@@ -16,7 +16,15 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from api.auth import requires
 from api.city import City, city
 from api.database import Database, database
-from api.params import Limit, Offset, comma_list, parse_bbox, parse_codes, parse_date
+from api.params import (
+    Limit,
+    Offset,
+    bbox_query,
+    comma_list,
+    parse_bbox,
+    parse_codes,
+    parse_date,
+)
 from api.problems import Problem, documented
 from api.project_writes import Crs, actor_of, refusals_as_problems
 from api.projects import ProjectCode
@@ -42,11 +50,6 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
     409: documented("The workflow does not move the conflict to that status."),
     422: documented("Fields that cannot be taken, each with its reason."),
 }
-BBOX = Query(
-    description="minLon,minLat,maxLon,maxLat (EPSG:4326)",
-    json_schema_extra=comma_list({"type": "number"}, min_items=4, max_items=4),
-)
-DAY = Query(json_schema_extra={"format": "date"})
 
 
 async def given_rules(
@@ -72,7 +75,7 @@ Given = Annotated[Rules, Depends(given_rules)]
 
 
 async def conflict_filter(
-    bbox: Annotated[str | None, BBOX] = None,
+    bbox: Annotated[str | None, bbox_query()] = None,
     from_: Annotated[
         str | None, Query(alias="from", description="Works active on or after")
     ] = None,
@@ -271,17 +274,20 @@ async def draw_zone(
 @router.get("/api/timeline")
 async def place_timeline(
     db: Annotated[Database, Depends(database)], rules: Given,
-    bbox: Annotated[str | None, BBOX] = None,
-    project: Annotated[str | None, Query(max_length=40, pattern=r"^[^\x00]+$",
-                                         description="The works within the buffer of this "
-                                         "project's place")] = None,
+    bbox: Annotated[str, bbox_query()],
 ) -> Response:  # fmt: skip
-    """Every work and protected zone of a place over time: a box, or a project's street (the
-    works within the buffer of it), for a timeline."""
-    if (bbox is None) == (project is None):
-        raise Problem(400, "Name the place: a bbox or a project, one of them.", param="bbox")
-    box = parse_bbox(bbox)
-    body = await db.scalar(timeline.of_place(box, project, rules.values()))
+    """Every work and protected zone of a box over time, for a timeline."""
+    body = await db.scalar(timeline.of_place(parse_bbox(bbox), None, rules.values()))
+    return Response(str(body), media_type="application/json")
+
+
+@router.get("/api/projects/{code}/timeline", responses=REFUSALS)
+async def street_timeline(
+    code: ProjectCode, db: Annotated[Database, Depends(database)], rules: Given
+) -> Response:
+    """Every work and protected zone of a project's street (within the buffer of its place)
+    over time, for a timeline."""
+    body = await db.scalar(timeline.of_place(None, code, rules.values()))
     if body is None:
-        raise Problem(404, f"There is no published project {project!r}.", param="project")
+        raise Problem(404, f"There is no published project {code!r}.", param="code")
     return Response(str(body), media_type="application/json")

@@ -150,24 +150,26 @@ def _budget_param(bound: str) -> Any:
     )
 
 
+def bbox_query() -> Any:
+    """The ``bbox`` parameter's declaration (each route its own)."""
+    return Query(
+        description="minLon,minLat,maxLon,maxLat (EPSG:4326); a west edge east of the "
+        "east edge crosses the antimeridian",
+        json_schema_extra=comma_list({"type": "number"}, min_items=4, max_items=4)
+        | {
+            "examples": [[126.97, 37.55, 126.99, 37.57]],
+            "prefixItems": [
+                {"type": "number", "minimum": -180, "maximum": 180},
+                {"type": "number", "minimum": -90, "maximum": 90},
+                {"type": "number", "minimum": -180, "maximum": 180},
+                {"type": "number", "minimum": -90, "maximum": 90},
+            ],
+        },
+    )
+
+
 async def project_filter(
-    bbox: Annotated[
-        str | None,
-        Query(
-            description="minLon,minLat,maxLon,maxLat (EPSG:4326); a west edge east of the "
-            "east edge crosses the antimeridian",
-            json_schema_extra=comma_list({"type": "number"}, min_items=4, max_items=4)
-            | {
-                "examples": [[126.97, 37.55, 126.99, 37.57]],
-                "prefixItems": [
-                    {"type": "number", "minimum": -180, "maximum": 180},
-                    {"type": "number", "minimum": -90, "maximum": 90},
-                    {"type": "number", "minimum": -180, "maximum": 180},
-                    {"type": "number", "minimum": -90, "maximum": 90},
-                ],
-            },
-        ),
-    ] = None,
+    bbox: Annotated[str | None, bbox_query()] = None,
     category: Annotated[
         str | None,
         Query(

@@ -211,7 +211,7 @@ def test_a_planner_draws_a_protected_zone(site: Site) -> None:
     assert [(f["properties"]["a"]["code"], f["properties"]["zone"]["id"]) for f in found] == [
         (city.STALE.code, made.json()["id"])
     ]
-    timeline = site.get("/api/timeline", who=None, project=city.STALE.code).json()
+    timeline = site.get(f"/api/projects/{city.STALE.code}/timeline", who=None).json()
     assert [w["code"] for w in timeline["works"]] == [city.STALE.code]
     assert [(z["source"], z["reason"]) for z in timeline["zones"]] == [
         ("drawn", "new sewer lining")
@@ -224,8 +224,8 @@ def test_the_timeline_of_a_place_is_public(site: Site) -> None:
     works = timeline.json()["works"]
     assert [w["code"] for w in works] == [city.ROAD.code, city.VALVE.code]  # by start
     assert city.HIDDEN.code not in timeline.text  # a draft is not public
-    assert _problem(site.get("/api/timeline", who=None), 400) == ["bbox"]
-    assert _problem(site.get("/api/timeline", who=None, project="NOPE"), 404) == ["project"]
+    assert _problem(site.get("/api/timeline", who=None), 422) == ["bbox"]
+    assert _problem(site.get("/api/projects/NOPE-1/timeline", who=None), 404) == ["code"]
 
 
 def test_a_disclosure_names_the_other_works_at_its_place(site: Site) -> None:

@@ -76,7 +76,7 @@ def _example_path(route: APIRoute) -> str:
     required = [p.alias for p in route.dependant.query_params if p.field_info.is_required()]
     if required == ["lon", "lat"]:
         return path + "?lon=127.0005&lat=37.5"
-    return path + ("?project=" + ROAD.code if path == "/api/timeline" else "")  # a place
+    return path + ("?bbox=126.99,37.49,127.01,37.51" if required == ["bbox"] else "")
 
 
 GET_ROUTES = [route for route in ROUTES if route.methods and "GET" in route.methods]

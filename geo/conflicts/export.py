@@ -106,6 +106,13 @@ def _summary(features: list[dict[str, Any]], currency: str) -> str:
     return html.escape(f"{len(features)} conflicts: {', '.join(parts) or 'none'}. {saved}")
 
 
+def _parts(geometry: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A geometry collection's members (a map layer styles and labels each), else itself."""
+    if geometry["type"] == "GeometryCollection":
+        return [g for member in geometry["geometries"] for g in _parts(member)]
+    return [geometry]
+
+
 STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 0; }
 header, section { padding: 0.5rem 1rem; }
@@ -140,11 +147,12 @@ def report_html(
     if features:
         folium.GeoJson(
             {"type": "FeatureCollection", "features": [
-                {**f, "properties": {"kind": KIND_NAMES[f["properties"]["kind"]],
-                                     "status": f["properties"]["status"],
-                                     "a": f["properties"]["a"]["code"],
-                                     "color": KIND_COLORS[f["properties"]["kind"]]}}
-                for f in features]},
+                {"type": "Feature", "geometry": part,
+                 "properties": {"kind": KIND_NAMES[f["properties"]["kind"]],
+                                "status": f["properties"]["status"],
+                                "a": f["properties"]["a"]["code"],
+                                "color": KIND_COLORS[f["properties"]["kind"]]}}
+                for f in features for part in _parts(f["geometry"])]},
             style_function=lambda f: {"color": f["properties"]["color"], "weight": 6},
             marker=folium.CircleMarker(radius=6, fill=True),
             tooltip=folium.GeoJsonTooltip(["kind", "status", "a"]),
