@@ -113,10 +113,12 @@ def _parts(geometry: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [geometry]
 
 
+# folium writes the map's element last: the page is a column that puts it after the header
 STYLE = """
-body { font: 14px/1.4 system-ui, sans-serif; margin: 0; }
+body { font: 14px/1.4 system-ui, sans-serif; margin: 0; display: flex; flex-direction: column; }
 header, section { padding: 0.5rem 1rem; }
-.folium-map { height: 60vh !important; position: relative !important; }
+header { order: 0; } section { order: 2; }
+.folium-map { order: 1; height: 60vh !important; position: relative !important; flex: none; }
 table { border-collapse: collapse; width: 100%; }
 th, td { border-bottom: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; }
 """
