@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StrictBool, StringConstraints, TypeAdapter, ValidationError
 
 from geo.changelog import REVISED, Change, appended
+from geo.conflicts import FIELDS as CONFLICT_FIELDS
 from geo.conflicts.store import recheck
 from geo.geometry_input import GeometryError, UnknownCRS, checked_geometry
 from geo.jurisdiction import STORED, Jurisdiction
@@ -450,7 +451,7 @@ def update_project(
         },
     )
     after = returned[0]
-    if after["published"]:
+    if after["published"] and (placed is not None or set(changed) & set(CONFLICT_FIELDS)):
         yield Later(recheck([after["id"]]))
     was, now = record_of(before), record_of(after)
     differ = {k: (shown(k, was[k]), shown(k, now[k])) for k in now if was[k] != now[k]}

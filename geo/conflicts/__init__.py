@@ -26,6 +26,9 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "dismissed": ("open",),
     "coordinated": (),
 }
+# A project's fields the rules read: a write that changes none of them leaves its conflicts be
+FIELDS = ("geometry", "category", "status", "planned_start", "planned_end", "actual_start",
+          "actual_end", "published")  # fmt: skip
 # Who works on conflicts: planners, and the officials of the agencies of the works involved
 ACTORS = ("planner", "official")
 # Who reads the planners' list (with internal notes)
