@@ -9,6 +9,7 @@ Planners, officials and admins read the list with its internal notes, over the w
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
@@ -134,8 +135,18 @@ def _rows(query: Statement) -> Steps[list[dict[str, Any]]]:
     return (yield query)
 
 
-async def _page(store: Writer, where: ConflictFilter, rules: Rules, limit: int, offset: int) -> str:
-    statement, live = await _rules_query(store, rules)
+async def _page(
+    store: Writer,
+    where: ConflictFilter,
+    rules: Rules,
+    limit: int,
+    offset: int,
+    *,
+    stored: bool = False,
+) -> str:
+    """A page of conflicts (GeoJSON text): found by ``rules`` where they differ from the stored
+    conflicts' (unless ``stored``: the stored ones as they are)."""
+    statement, live = (STORED, False) if stored else await _rules_query(store, rules)
     query = listing.conflicts(
         where, statement, live=live, internal=True, limit=limit, offset=offset
     )
@@ -192,6 +203,23 @@ async def report(
     return Response(html, media_type="text/html; charset=utf-8")
 
 
+ConflictId = Annotated[int, Path(ge=1, lt=2**63, description="The conflict's id")]
+
+
+@router.get(
+    "/api/conflicts/{conflict_id}",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}, **REFUSALS},
+)
+async def one_conflict(conflict_id: ConflictId, who: Readers, store: Store) -> Response:
+    """One stored conflict as a GeoJSON Feature, as the list has it."""
+    page = await _page(store, ConflictFilter(conflict=conflict_id), Rules(), 1, 0, stored=True)
+    features = json.loads(page)["features"]
+    if not features:
+        raise Problem(404, f"There is no conflict {conflict_id}.", param="conflict_id")
+    return Response(json.dumps(features[0], ensure_ascii=False), media_type=GEOJSON)
+
+
 @router.get(
     "/api/projects/{code}/conflicts",
     response_class=Response,
@@ -232,7 +260,6 @@ async def check_unsaved(
     return Response(body, media_type="application/json")
 
 
-ConflictId = Annotated[int, Path(ge=1, lt=2**63, description="The conflict's id")]
 StepBody = Annotated[
     dict[str, Any],
     Body(

@@ -16,11 +16,17 @@ from api.city import City, city
 from api.rendering import templates
 from api.security import allow_inline
 from geo.errors import AllimiError
-from web import GEOMAN_DIR, LEAFLET_DIR, REDOC_DIR, STATIC_DIR, SWAGGER_UI_DIR
+from web import GEOMAN_DIR, LEAFLET_DIR, NODE_MODULES, REDOC_DIR, STATIC_DIR, SWAGGER_UI_DIR
 from web.messages import message, messages
 
 router = APIRouter(include_in_schema=False)
 FAVICON = "/static/favicon.svg"
+# The planner view's timeline (vis-timeline, dual Apache-2.0/MIT): its "peer" build, which takes
+# moment and vis-data from their own files and its styles from its stylesheet (the standalone
+# build writes them into <style> elements, which the pages' policy refuses)
+MOMENT_DIR = NODE_MODULES / "moment" / "min"
+VIS_DATA_DIR = NODE_MODULES / "vis-data" / "peer" / "umd"
+VIS_TIMELINE_DIR = NODE_MODULES / "vis-timeline"
 # URL prefix, directory, and the files of it served (None: all)
 VENDOR: dict[str, tuple[Path, frozenset[str] | None]] = {
     "/vendor/leaflet": (LEAFLET_DIR, None),
@@ -29,6 +35,12 @@ VENDOR: dict[str, tuple[Path, frozenset[str] | None]] = {
     # not the package's demo index.html, which would load an API from the internet
     "/vendor/swagger-ui": (SWAGGER_UI_DIR, frozenset({"swagger-ui-bundle.js", "swagger-ui.css"})),
     "/vendor/redoc": (REDOC_DIR, frozenset({"redoc.standalone.js"})),
+    "/vendor/moment": (MOMENT_DIR, frozenset({"moment.min.js"})),
+    "/vendor/vis-data": (VIS_DATA_DIR, frozenset({"vis-data.min.js"})),
+    "/vendor/vis-timeline": (
+        VIS_TIMELINE_DIR,
+        frozenset({"peer/umd/vis-timeline-graph2d.min.js", "styles/vis-timeline-graph2d.min.css"}),
+    ),
 }
 # What Redoc 2.5.4's script adds to its page: <style> elements, empty ones that
 # styled-components fills through the CSSOM (which the policy does not govern) and
@@ -71,6 +83,14 @@ async def editor(here: Annotated[City, Depends(city)], lang: str | None = None) 
     """The officials' editor: a sign-in form, then the map with drawing tools and the
     project's form. Its script writes through the API with the official's token."""
     return _page("edit.html", here, lang)
+
+
+@router.get("/plan")
+async def planner(here: Annotated[City, Depends(city)], lang: str | None = None) -> HTMLResponse:
+    """The planners' view: a sign-in form, then the conflicts on a map and in a table, the
+    selected one's works, workflow and place's timeline. Its script reads and writes through
+    the API with the planner's token."""
+    return _page("plan.html", here, lang)
 
 
 @router.get("/admin")

@@ -232,3 +232,11 @@ def test_a_disclosure_names_the_other_works_at_its_place(site: Site) -> None:
     disclosure = site.get(f"/api/projects/{city.VALVE.code}", who=None).json()
     (other,) = disclosure["properties"]["same_place"]
     assert (other["code"], other["kind"]) == (city.ROAD.code, "clash")
+
+
+def test_one_conflict_is_read_by_its_id(site: Site) -> None:
+    listed = site.get("/api/conflicts").json()["features"][0]
+    one = site.get(f"/api/conflicts/{listed['id']}")
+    assert one.headers["content-type"] == "application/geo+json"
+    assert one.json()["properties"]["a"] == listed["properties"]["a"]
+    assert _problem(site.get("/api/conflicts/999999"), 404) == ["conflict_id"]

@@ -88,6 +88,7 @@ class ConflictFilter:
     agency: str | None = None  # either side's
     district: str | None = None  # either side's
     project: str | None = None  # a conflict of this project (its code)
+    conflict: int | None = None  # this one conflict (its id)
 
     def where(self) -> Query:
         """The clause over a conflict ``k`` with its work ``a`` and its other side ``b``
@@ -126,6 +127,8 @@ class ConflictFilter:
                     {"c_district": self.district},
                 )
             )
+        if self.conflict is not None:
+            clauses.append(Query("k.id = %(c_id)s", {"c_id": self.conflict}))
         if self.project:
             clauses.append(
                 Query(

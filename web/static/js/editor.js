@@ -3,9 +3,11 @@
 // through the write API: POST a new project, PATCH one opened by its code (If-Match: the
 // version it was opened at), DELETE to withdraw it with a reason. Officials also report
 // progress and decide on their contractors' reports (reports.js); a contractor signing in here
-// gets the projects it is named on and the report form, without the map.
+// gets the projects it is named on and the report form, without the map. While a project is
+// drawn or edited, the conflicts it would have (POST /api/conflicts/check) show over the map,
+// the other works highlighted on it.
 import { getJson } from "./api.js";
-import { date, h, setTimeZone } from "./format.js";
+import { count, date, h, setTimeZone } from "./format.js";
 import { apply as applyLanguage, lang, setup as setupLanguage, t } from "./i18n.js";
 import { CLICK_ZOOM, createMap } from "./map.js";
 import { showImport } from "./imports.js";
@@ -16,6 +18,7 @@ import { call, forget, signedIn, signIn, signOut } from "./session.js";
 const WRITERS = ["official", "admin"];
 const GEOMAN_LANGUAGES = ["ko", "en"]; // Geoman's own toolbar texts; the others read English
 const DRAWN_STYLE = { color: "#0b6bcb", weight: 4, fillOpacity: 0.25, pmIgnore: false };
+const CHECK_DELAY = 600; // ms after the last change before the work's conflicts are checked
 
 const $ = (id) => document.getElementById(id);
 let config, layers, me;
@@ -24,6 +27,10 @@ let drawn = null; // the layer group of the geometry being edited
 let form = null;
 let reportBox = null; // the progress report of the opened project, below its form
 let opened = null; // {code, version} of the project being edited; null for a new one
+let others = null; // the layer group of the works the drawn one would meet
+let checkBox = null; // what the check found, over the map
+let checkTimer = null;
+let checking = 0; // the latest check (an older answer is dropped)
 
 // ---- sign-in ------------------------------------------------------------------------------
 
@@ -76,6 +83,7 @@ async function enter() {
   countPending();
   if (!map) startMap();
   form = null;
+  showCheck(null);
   ensureForm();
   const code = new URLSearchParams(location.search).get("project");
   if (code) await openProject(code);
@@ -93,6 +101,15 @@ function startMap() {
   map = createMap($("edit-map"), { config, layers, state, onClick: clickAt });
   const leaflet = map.leaflet;
   drawn = L.featureGroup().addTo(leaflet);
+  others = L.featureGroup().addTo(leaflet);
+  const found = L.control({ position: "topright" });
+  found.onAdd = () => {
+    checkBox = h("section", { id: "conflict-check", class: "conflict-check", "aria-live": "polite", hidden: true });
+    L.DomEvent.disableClickPropagation(checkBox);
+    L.DomEvent.disableScrollPropagation(checkBox);
+    return checkBox;
+  };
+  found.addTo(leaflet);
   // the projects on the map are what a new shape snaps to (not the district outlines)
   leaflet.on("layeradd", ({ layer }) => {
     if (layer.options.interactive !== false && !drawn.hasLayer(layer)
@@ -192,6 +209,7 @@ function showChoices(heading, features) {
   );
   $("form-title").focus();
   form = null;
+  showCheck(null);
 }
 
 // ---- the project -------------------------------------------------------------------------
@@ -202,7 +220,7 @@ function ensureForm() {
     reportBox = h("section", { class: "report-section", "aria-labelledby": "report-title", hidden: true });
     $("editor-body").replaceChildren(formBox, reportBox);
     form = createProjectForm(formBox, {
-      config, me, onGeometry: typedGeometry, onSave: save, onWithdraw: withdraw,
+      config, me, onGeometry: typedGeometry, onSave: save, onWithdraw: withdraw, onChange: checkSoon,
     });
   }
 }
@@ -226,12 +244,70 @@ function refusedReport(answer) {
   $("editor-body").prepend(h("p", { class: "form-status bad", role: "alert" }, t("editor.forbidden")));
 }
 
+// ---- the conflicts the work would have -----------------------------------------------------
+
+function checkSoon() {
+  clearTimeout(checkTimer);
+  checkTimer = setTimeout(checkConflicts, CHECK_DELAY);
+}
+
+function kindColor(kind) {
+  const legend = layers.find((l) => l.id === "conflicts")?.style.legend || [];
+  return legend.find((e) => e.value === kind)?.color || "#c81e1e";
+}
+
+async function checkConflicts() {
+  const mine = ++checking;
+  const values = form?.checkValues();
+  if (!values) return showCheck(null);
+  const answer = await call("POST", "/api/conflicts/check", { json: { ...values, ...(opened ? { code: opened.code } : {}) } });
+  if (mine !== checking || !form) return;
+  // a work that cannot be checked yet (a geometry being typed): the save names what is wrong
+  showCheck(answer.ok ? answer.body : null);
+}
+
+function checkLine(p) {
+  const other = p.b
+    ? [h("strong", {}, p.b.title), ` ${p.b.code}`]
+    : [h("strong", {}, p.zone?.reason || t("check.zone")), ` ${date(p.zone?.start)} – ${date(p.zone?.end)}`];
+  const days = p.kind === "dig_once" ? t("conflict.gapDays", { n: count(p.gap_days) }) : t("conflict.overlapDays", { n: count(p.overlap_days) });
+  return h("li", {},
+    h("span", { class: "check-kind" }, h("span", { class: "dot", style: `background:${kindColor(p.kind)}`, "aria-hidden": "true" }),
+      t(`conflict.${p.kind}`)),
+    h("span", {}, ...other),
+    h("span", { class: "muted" }, `${t("panel.distance", { m: count(Math.round(Number(p.distance_m))) })} · ${days}`));
+}
+
+// The check's answer over the map, and the other works on it; null hides both.
+function showCheck(features) {
+  others?.clearLayers();
+  const box = checkBox;
+  if (!box) return;
+  box.hidden = !features;
+  if (!features) return box.replaceChildren();
+  for (const f of features) {
+    L.geoJSON(f.geometry, {
+      interactive: false,
+      style: { color: kindColor(f.properties.kind), weight: 7, opacity: 0.9, dashArray: "2 8", lineCap: "round", fillOpacity: 0.15 },
+      pointToLayer: (_, at) => L.circleMarker(at, { radius: 11, color: kindColor(f.properties.kind), weight: 4, fillOpacity: 0, interactive: false }),
+    }).addTo(others);
+  }
+  box.classList.toggle("found", features.length > 0);
+  box.replaceChildren(
+    h("h3", {}, t("check.title")),
+    features.length
+      ? h("p", {}, t("check.found", { n: count(features.length) }))
+      : h("p", { class: "check-none" }, "✓ ", t("check.none")),
+    features.length ? h("ul", { class: "check-list" }, features.map((f) => checkLine(f.properties))) : null);
+}
+
 // ---- drafts and reports to decide ---------------------------------------------------------
 
 async function showDrafts() {
   const answer = await call("GET", "/api/drafts");
   const mine = answer.ok ? answer.body : [];
   form = null;
+  showCheck(null);
   $("editor-body").replaceChildren(
     h("h2", { id: "form-title", tabindex: "-1" }, t("editor.draftsTitle", { n: mine.length })),
     mine.length ? h("ul", { class: "choices" }, mine.map((d) => h("li", {},
@@ -244,11 +320,13 @@ async function showDrafts() {
 
 function showImporting() {
   form = null;
+  showCheck(null);
   showImport($("editor-body"), { me, onDone: () => map.refreshProjects() });
 }
 
 function showPendingReports() {
   form = null;
+  showCheck(null);
   showPending($("editor-body"), { config, onOpen: (code) => openProject(code), onCount: pendingCount });
 }
 

@@ -1,6 +1,7 @@
 // The Leaflet map as a component: base map (a setting), districts shaded by a measure, projects
-// coloured by category and drawn by status, clusters when zoomed out, and the highlight of a
-// click. Each view creates its own with createMap; nothing here is shared between two maps.
+// coloured by category and drawn by status, clusters when zoomed out, the highlight of a click,
+// and the conflicts layer of the catalogue (works meeting in place and time) behind a switch in
+// the legend. Each view creates its own with createMap; nothing here is shared between two maps.
 import { getJson, isAbort } from "./api.js";
 import { count, h } from "./format.js";
 import { name, t } from "./i18n.js";
@@ -36,13 +37,17 @@ function covers(feature, latlng) {
 // A map in ``element`` over the city of ``config`` (/api/config) with the ``layers`` of
 // /api/layers. ``state`` holds its view (lat, lon, z: read at the start, written as it moves),
 // the measure the districts are shaded by and the filters of the features it shows.
-// ``onClick(latlng, zoom)`` answers a click, ``onMove()`` follows each move.
-export function createMap(element, { config, layers, state, onClick, onMove = () => {} }) {
+// ``onClick(latlng, zoom)`` answers a click, ``onMove()`` follows each move. ``conflictLayer``
+// false leaves the conflicts switch out (a view that draws conflicts of its own).
+export function createMap(element, { config, layers, state, onClick, onMove = () => {}, conflictLayer = true }) {
   // this map's own kinds of request: a newer one aborts an older one of this map, not another's
-  const kinds = { districts: Symbol("districts"), projects: Symbol("projects") };
+  const kinds = { districts: Symbol("districts"), projects: Symbol("projects"), conflicts: Symbol("conflicts") };
   const projects = layers.find((layer) => layer.id === "projects").style;
+  const conflicts = conflictLayer ? layers.find((layer) => layer.id === "conflicts") : null;
   let districts = [];
   let projectsUrl = ""; // what is shown, or on its way
+  let conflictsUrl = "";
+  let showConflicts = false; // the citizen's switch in the legend
   let legendBox = null;
 
   const map = L.map(element, { zoomSnap: 0.5, maxZoom: 19 });
@@ -102,6 +107,7 @@ export function createMap(element, { config, layers, state, onClick, onMove = ()
 
   const districtLayer = L.geoJSON(null, { style: districtStyle, interactive: false }).addTo(map);
   const projectLayer = L.layerGroup().addTo(map);
+  const conflictsLayer = L.layerGroup().addTo(map);
   const highlightLayer = L.layerGroup().addTo(map);
 
   function restyleDistricts() {
@@ -151,12 +157,11 @@ export function createMap(element, { config, layers, state, onClick, onMove = ()
     });
   }
 
-  function clusterMarker(feature) {
+  function clusterMarker(feature, color = categoryColor(feature.properties.category), titleKey = "map.clusterTitle") {
     const [lon, lat] = feature.geometry.coordinates;
     const n = feature.properties.count;
     const size = Math.round(26 + Math.min(Math.log10(n) * 10, 26));
-    const color = categoryColor(feature.properties.category);
-    const title = t("map.clusterTitle", { n: count(n) });
+    const title = t(titleKey, { n: count(n) });
     const marker = L.marker([lat, lon], {
       title, alt: title, keyboard: true,
       icon: L.divIcon({
@@ -188,6 +193,52 @@ export function createMap(element, { config, layers, state, onClick, onMove = ()
     }
   }
 
+  // ---- conflicts (the catalogue's layer: where two works meet, coloured by kind) ----------
+
+  function kindColor(kind) {
+    return conflicts.style.legend.find((e) => e.value === kind)?.color || "#555";
+  }
+
+  // A conflict is a diamond the map's click passes through: a click there lists both works.
+  function conflictMarker(feature) {
+    const props = feature.properties;
+    if (props.cluster) return clusterMarker(feature, kindColor(props.kind), "map.conflictClusterTitle");
+    const [lon, lat] = feature.geometry.coordinates;
+    return L.marker([lat, lon], {
+      interactive: false, keyboard: false,
+      icon: L.divIcon({
+        className: "conflict-marker", iconSize: [16, 16],
+        // an element, not HTML: a style attribute in HTML is refused by the page's policy
+        html: h("span", { class: `cmark cmark-${props.status}`, style: `--kind:${kindColor(props.kind)}` }),
+      }),
+    });
+  }
+
+  function conflictsVisible() {
+    return Boolean(conflicts && showConflicts && map.getZoom() >= conflicts.minzoom);
+  }
+
+  async function refreshConflicts() {
+    if (!conflictsVisible()) {
+      conflictsLayer.clearLayers();
+      conflictsUrl = "";
+      return;
+    }
+    const url = `${conflicts.links.features}?${filterParams(state, { bbox: tileAlignedBbox() })}`;
+    if (url === conflictsUrl) return;
+    conflictsUrl = url;
+    try {
+      const data = await getJson(url, kinds.conflicts);
+      conflictsLayer.clearLayers();
+      if (!conflictsVisible()) return;
+      for (const feature of data.features) conflictsLayer.addLayer(conflictMarker(feature));
+    } catch (error) {
+      if (isAbort(error)) return;
+      if (conflictsUrl === url) conflictsUrl = "";
+      console.error(error);
+    }
+  }
+
   function highlight(features, latlng = null) {
     highlightLayer.clearLayers();
     if (latlng) {
@@ -210,10 +261,34 @@ export function createMap(element, { config, layers, state, onClick, onMove = ()
 
   // ---- legend -----------------------------------------------------------------------------
 
+  // The switch of the conflicts layer, its kinds and, zoomed out, why it shows nothing yet.
+  let zoomHint = null;
+  function conflictsSwitch(swatch) {
+    if (!conflicts) return null;
+    const kindList = h("ul", { class: "legend-conflicts", hidden: !showConflicts },
+      conflicts.style.legend.map((e) => h("li", {},
+        swatch(`background:${e.color};border-radius:1px;transform:rotate(45deg) scale(0.8)`), name(e.label))));
+    zoomHint = h("p", { class: "legend-hint", hidden: !showConflicts || map.getZoom() >= conflicts.minzoom },
+      t("map.zoomForConflicts"));
+    const toggle = h("input", { type: "checkbox", checked: showConflicts, onchange: (e) => {
+      showConflicts = e.currentTarget.checked;
+      kindList.hidden = !showConflicts;
+      followZoom();
+      refreshConflicts();
+    } });
+    return h("div", { class: "legend-layer" },
+      h("label", { class: "legend-toggle" }, toggle, name(conflicts.title)), kindList, zoomHint);
+  }
+
+  function followZoom() {
+    if (zoomHint) zoomHint.hidden = !showConflicts || map.getZoom() >= conflicts.minzoom;
+  }
+
   function renderLegend() {
     const swatch = (style) => h("span", { class: "swatch", style, "aria-hidden": "true" });
     legendBox.replaceChildren(
       h("summary", {}, t("legend.title")),
+      conflictsSwitch(swatch),
       h("ul", {}, projects.legend.map((e) => h("li", {}, swatch(`background:${e.color}`), name(e.label)))),
       h("ul", { class: "legend-status" },
         h("li", {}, swatch("border-top:3px dashed #444;height:0"), t("legend.planned")),
@@ -239,12 +314,15 @@ export function createMap(element, { config, layers, state, onClick, onMove = ()
     Object.assign(state, { lat: c.lat.toFixed(5), lon: c.lng.toFixed(5), z: String(map.getZoom()) });
     onMove();
     refreshProjects();
+    refreshConflicts();
+    followZoom();
     restyleDistricts();
   });
 
   return {
     refreshDistricts,
-    refreshProjects,
+    // the works, and the conflicts when their switch is on (both follow the filters)
+    refreshProjects: () => Promise.all([refreshProjects(), refreshConflicts()]),
     districtAt,
     zoomToDistrict,
     highlight,

@@ -167,6 +167,29 @@ function history(p) {
     r.note ? h("span", { class: "note" }, ` – ${r.note}`) : null)));
 }
 
+// The other works at this place within the dig-once window: when the street was also dug, and
+// for what (a clash, a dig-once opportunity, a protected street dug up). A work met in two ways
+// (a clash on a protected street) is listed once, with both.
+function samePlace(p, colors) {
+  const byCode = new Map();
+  for (const o of p.same_place || []) {
+    const seen = byCode.get(o.code);
+    if (seen) seen.kinds.push(o.kind);
+    else byCode.set(o.code, { ...o, kinds: [o.kind] });
+  }
+  const others = [...byCode.values()];
+  return h("section", { class: "same-place" }, h("h3", {}, t("disclosure.same_place")),
+    others.length
+      ? h("ul", { class: "same-place-list" }, others.map((o) => h("li", {},
+        h("a", { href: `/?${new URLSearchParams({ project: o.code, lang })}` }, o.title),
+        h("span", { class: "item-meta" }, categoryChip(o.category, colors), statusChip(o.status)),
+        h("span", { class: "same-when" }, t("disclosure.same_place_when", {
+          start: date(o.start), end: date(o.end), m: count(Math.round(Number(o.distance_m))),
+        })),
+        o.kinds.map((kind) => h("span", { class: `same-kind same-${kind}` }, t(`conflict.${kind}`))))))
+      : h("p", { class: "muted" }, t("disclosure.same_place_none")));
+}
+
 export function showProject(feature, colors, onBack) {
   const p = feature.properties;
   const spentShare = Number(p.budget) > 0 ? (Number(p.spent) * 100) / Number(p.budget) : 0;
@@ -200,6 +223,7 @@ export function showProject(feature, colors, onBack) {
           row(t("project.actualDates"), p.actual_start ? `${date(p.actual_start)} – ${p.actual_end ? date(p.actual_end) : ""}` : t("project.notStarted"))),
         h("p", {}, daysText(p))),
       revisions(p),
+      samePlace(p, colors),
       h("section", {}, h("h3", {}, t("project.responsible")),
         h("dl", {}, row(t("project.agency"), [agencyName, p.agency_phone ? ` (${p.agency_phone})` : ""].join("")),
           row(t("project.contractor"), p.contractor),

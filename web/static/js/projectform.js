@@ -69,8 +69,9 @@ export function geometryOf(text) {
 
 // The form in ``container``. ``me`` is the account (/api/auth/me): an official's agency is
 // fixed, an admin picks one. ``onGeometry(text)`` follows a geometry typed by hand; ``onSave``
-// and ``onWithdraw(reason)`` answer the buttons.
-export function createProjectForm(container, { config, me, onGeometry, onSave, onWithdraw }) {
+// and ``onWithdraw(reason)`` answer the buttons; ``onChange()`` follows every change (the
+// editor checks the work's conflicts before it is saved).
+export function createProjectForm(container, { config, me, onGeometry, onSave, onWithdraw, onChange = () => {} }) {
   let baseline = valuesOf(null); // the values as last loaded or saved
   let existing = false; // whether the project is stored (an edit) or new
   const controls = {};
@@ -165,7 +166,7 @@ export function createProjectForm(container, { config, me, onGeometry, onSave, o
 
   const form = h("form", { id: "project-form", novalidate: true,
     onsubmit: (e) => { e.preventDefault(); onSave(); },
-    oninput: () => { reasonRow.hidden = !needsReason(); } },
+    oninput: () => { reasonRow.hidden = !needsReason(); onChange(); } },
   GROUPS.map(([legend, fields]) => h("fieldset", {}, h("legend", {}, t(legend)), fields.map(row))),
   h("fieldset", {}, h("legend", {}, t("editor.groupPublish")),
     h("div", { class: "field switch" },
@@ -206,6 +207,7 @@ export function createProjectForm(container, { config, me, onGeometry, onSave, o
     for (const field of MONEY) showAmount(field);
     clearErrors();
     say("");
+    onChange();
   }
 
   // The body of the save: every value given for a new project; the changes of an edit.
@@ -273,10 +275,22 @@ export function createProjectForm(container, { config, me, onGeometry, onSave, o
     controls.geometry.value = geometry ? JSON.stringify(geometry) : "";
     errors.geometry.hidden = true;
     controls.geometry.removeAttribute("aria-invalid");
+    onChange();
+  }
+
+  // What POST /api/conflicts/check reads of the work: null until it has a place, a category
+  // and its planned dates.
+  function checkValues() {
+    const now = read();
+    if (!now.geometry || !now.category || !now.planned_start || !now.planned_end) return null;
+    const values = { geometry: geometryOf(now.geometry), category: now.category,
+      planned_start: now.planned_start, planned_end: now.planned_end };
+    for (const field of ["actual_start", "actual_end"]) if (now[field]) values[field] = now[field];
+    return values;
   }
 
   return {
-    load, body, saved, showErrors, showWithdrawError, say, setGeometry,
+    load, body, saved, showErrors, showWithdrawError, say, setGeometry, checkValues,
     geometry: () => geometryOf(controls.geometry.value),
     focus: () => title.focus(),
     isPublished: () => published.checked,
