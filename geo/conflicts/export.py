@@ -9,7 +9,7 @@ import html
 import io
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +20,7 @@ from geo.jurisdiction import Jurisdiction
 from geo.settings import Settings
 from geo.sql import Query
 from web import LEAFLET_DIR
+from web.messages import message
 
 COLUMNS = (
     "id", "kind", "status", "holds", "distance_m", "overlap_days", "gap_days",
@@ -29,7 +30,6 @@ COLUMNS = (
     "days_saved", "money_saved", "note", "found_at",
 )  # fmt: skip
 KIND_COLORS = {"clash": "#d7191c", "dig_once": "#2b83ba", "moratorium": "#7b3294"}
-KIND_NAMES = {"clash": "Clash", "dig_once": "Dig-once opportunity", "moratorium": "Moratorium"}
 # A cell of a spreadsheet that starts so is taken for a formula: written with a quote first
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -77,33 +77,36 @@ def _money(value: Any, currency: str) -> str:
     return f"{Decimal(str(value)):,.0f} {currency}" if value is not None else ""
 
 
-def _table(features: list[dict[str, Any]], currency: str) -> str:
-    head = ("Kind", "Status", "Work", "Other work or zone", "Distance (m)", "Days",
-            "Days saved", "Money saved")  # fmt: skip
+HEAD = ("kind", "status", "work", "other", "distance", "days", "days_saved", "money_saved")
+
+
+def _table(features: list[dict[str, Any]], currency: str, say: Callable[..., str]) -> str:
     rows = []
     for feature in features:
         p = feature["properties"]
         a, b, zone = p["a"], p.get("b"), p.get("zone")
-        other = f"{b['code']} {b['title']}" if b else f"zone: {(zone or {}).get('reason') or ''}"
-        days = f"{p['overlap_days']} overlap" if p["overlap_days"] else f"{p['gap_days']} apart"
-        cells = (KIND_NAMES[p["kind"]], p["status"], f"{a['code']} {a['title']}", other,
-                 p["distance_m"], days, p.get("days_saved") or "",
-                 _money(p.get("money_saved"), currency))  # fmt: skip
+        other = (f"{b['code']} {b['title']}" if b
+                 else say("report.zone", reason=(zone or {}).get("reason") or ""))  # fmt: skip
+        days = (say("report.overlap", days=p["overlap_days"]) if p["overlap_days"]
+                else say("report.apart", days=p["gap_days"]))  # fmt: skip
+        cells = (say(f"plan.kind.{p['kind']}"), say(f"plan.status.{p['status']}"),
+                 f"{a['code']} {a['title']}", other, p["distance_m"], days,
+                 p.get("days_saved") or "", _money(p.get("money_saved"), currency))  # fmt: skip
         rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
-    header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    header = "".join(f"<th>{html.escape(say(f'report.{h}'))}</th>" for h in HEAD)
     return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def _summary(features: list[dict[str, Any]], currency: str) -> str:
+def _summary(features: list[dict[str, Any]], currency: str, say: Callable[..., str]) -> str:
     kinds = Counter(f["properties"]["kind"] for f in features)
     statuses = Counter(f["properties"]["status"] for f in features)
     coordinated = [f["properties"] for f in features if f["properties"]["status"] == "coordinated"]
     days = sum(p.get("days_saved") or 0 for p in coordinated)
     money = sum(Decimal(str(p.get("money_saved") or 0)) for p in coordinated)
-    parts = [f"{n} {KIND_NAMES[k].lower()}" for k, n in sorted(kinds.items())]
-    parts += [f"{n} {s}" for s, n in sorted(statuses.items())]
-    saved = f"Coordination saved {days} days of closure and {_money(money, currency)}."
-    return html.escape(f"{len(features)} conflicts: {', '.join(parts) or 'none'}. {saved}")
+    parts = [f"{say(f'plan.kind.{k}')} {n}" for k, n in sorted(kinds.items())]
+    parts += [f"{say(f'plan.status.{s}')} {n}" for s, n in sorted(statuses.items())]
+    return html.escape(say("report.summary", count=len(features), parts=", ".join(parts) or "-",
+                           days=days, money=_money(money, currency)))  # fmt: skip
 
 
 def _parts(geometry: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -134,9 +137,13 @@ def report_html(
     """The coordination report of ``district`` (a ``district_outline`` row) over its
     conflicts (a FeatureCollection of ``listing.conflicts``), as one self-contained page."""
     language = city.languages[0]
+
+    def say(key: str, **values: object) -> str:
+        return message(language, key, **values)
+
     features = json.loads(collection)["features"]
     name = district["name"].get(language) or district["code"]
-    title = f"{city.name.get(language, '')} {name}: coordination of works"
+    title = say("report.title", city=city.name.get(language, ""), district=name)
     area = folium.GeoJson(
         {"type": "Feature", "geometry": district["geometry"], "properties": {}},
         style_function=lambda _: {"color": "#555", "weight": 2, "fill": False},
@@ -150,8 +157,8 @@ def report_html(
         folium.GeoJson(
             {"type": "FeatureCollection", "features": [
                 {"type": "Feature", "geometry": part,
-                 "properties": {"kind": KIND_NAMES[f["properties"]["kind"]],
-                                "status": f["properties"]["status"],
+                 "properties": {"kind": say(f"plan.kind.{f['properties']['kind']}"),
+                                "status": say(f"plan.status.{f['properties']['status']}"),
                                 "a": f["properties"]["a"]["code"],
                                 "color": KIND_COLORS[f["properties"]["kind"]]}}
                 for f in features for part in _parts(f["geometry"])]},
@@ -168,11 +175,12 @@ def report_html(
         f"<title>{html.escape(title)}</title><script>{leaflet}</script>"
         f"<style>{leaflet_css}{STYLE}</style>"
     ))  # fmt: skip
-    rule_text = (f"Works within {rules.buffer_m:g} m, fewer than {rules.gap_days} days apart; "
-                 f"roads protected {rules.moratorium_months} months after completion.")  # fmt: skip
+    rule_text = say("report.rules", buffer=f"{rules.buffer_m:g}", gap=rules.gap_days,
+                    months=rules.moratorium_months)  # fmt: skip
     root.html.add_child(folium.Element(
         f"<header><h1>{html.escape(title)}</h1><p>{html.escape(rule_text)}</p>"
-        f"<p>{_summary(features, city.currency)}</p></header>"
+        f"<p>{_summary(features, city.currency, say)}</p></header>"
     ), index=0)  # fmt: skip
-    root.html.add_child(folium.Element(f"<section>{_table(features, city.currency)}</section>"))
-    return str(root.render())
+    table = _table(features, city.currency, say)
+    root.html.add_child(folium.Element(f"<section>{table}</section>"))
+    return str(root.render()).replace("<html>", f'<html lang="{html.escape(language)}">', 1)
