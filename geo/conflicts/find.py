@@ -22,14 +22,19 @@ WORKS = """
     FROM projects p
     WHERE p.published AND p.withdrawn_at IS NULL AND p.status <> 'cancelled'
       AND p.geom IS NOT NULL"""
-# Degrees of latitude or longitude are never shorter than this many metres at ``a``'s latitude
-# (half a degree nearer the pole than its farthest point, 110 km for a degree of latitude)
-DEGREE_M = (
-    "(110000 * cos(radians(least(89, greatest(abs(ST_YMin(a.geom)), abs(ST_YMax(a.geom))) + 0.5))))"
+# Degrees of latitude or longitude are never shorter than this many metres near ``{g}`` (half a
+# degree nearer the pole than its farthest point, 110 km for a degree of latitude)
+DEGREE_M_NEAR = (
+    "(110000 * cos(radians(least(89, greatest(abs(ST_YMin({g})), abs(ST_YMax({g}))) + 0.5))))"
 )
+DEGREE_M = DEGREE_M_NEAR.format(g="a.geom")
+# The box test twice, in degrees at either side's latitude, so that the index serves whichever
+# side the planner starts from; then the true distance
 NEAR = (
     f"ST_DWithin({{other}}.geom, a.geom, r.buffer_m / {DEGREE_M}) "
-    "AND ST_DWithin(a.geom::geography, {other}.geom::geography, r.buffer_m)"
+    "AND ST_DWithin(a.geom, {other}.geom, r.buffer_m / "
+    + DEGREE_M_NEAR.format(g="{other}.geom")
+    + ") AND ST_DWithin(a.geom::geography, {other}.geom::geography, r.buffer_m)"
 )
 AT = "ST_LineInterpolatePoint(ST_ShortestLine(a.geom, {other}.geom), 0.5)"
 DISTANCE = "ST_Distance(a.geom::geography, {other}.geom::geography)::real"

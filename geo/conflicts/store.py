@@ -9,11 +9,11 @@ and otherwise kept with ``holds`` false.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Connection
 
 from geo.conflicts import find
+from geo.conflicts import scan as city_scan
 from geo.conflicts.rules import STORED, Rules
 from geo.sql import Query
 
@@ -75,7 +75,12 @@ def recheck_of(projects: Query, zones: Query) -> Query:
     )
 
 
-SCAN_LOCK = Query("LOCK TABLE conflicts IN SHARE ROW EXCLUSIVE MODE")
+# Writes wait for the scan, taking their locks in the order every write does: the data version
+# first (a write's first change bumps it), then the conflicts. The other way round, a write
+# holding the data version would wait for the table while the scan waited for the version.
+SCAN_LOCK = Query(
+    "SELECT FROM data_version FOR UPDATE; LOCK TABLE conflicts IN SHARE ROW EXCLUSIVE MODE"
+)
 SET_RULES = """
     UPDATE conflict_rules SET buffer_m = %(buffer_m)s, gap_days = %(gap_days)s,
         moratorium_months = %(moratorium_months)s, excavating = %(excavating)s,
@@ -85,7 +90,7 @@ SET_RULES = """
 def scan(conn: Connection, rules: Rules) -> Merged:
     """Find every conflict of the city by ``rules``, merge them into the table and keep the
     rules as the ones it follows, in ``conn``'s transaction. Writes wait for it (their
-    re-checks would otherwise follow the old rules)."""
+    re-checks would otherwise follow the old rules) from their first change on."""
     conn.exec_driver_sql(NO_JIT + SCAN_LOCK.sql)
     conn.exec_driver_sql(
         SET_RULES,
@@ -97,6 +102,4 @@ def scan(conn: Connection, rules: Rules) -> Merged:
             "protected": list(rules.protected),
         },
     )
-    merge = Query.compose(MERGE, found=find.every(STORED), scope="TRUE")
-    row: Any = conn.exec_driver_sql(merge.sql, merge.params).one()
-    return Merged(*row)
+    return Merged(*city_scan.run(conn, SAME))
