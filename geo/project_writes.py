@@ -119,7 +119,10 @@ COLUMNS = """
     p.planned_start, p.planned_end, p.actual_start, p.actual_end, p.address, p.published
 """
 PROJECT = f"SELECT {COLUMNS} FROM projects p WHERE p.code = %(code)s AND NOT p.is_sample "  # noqa: S608 - constant
-ROW = PROJECT + "FOR UPDATE"
+# Locked for an update that keeps its key: a write re-checking conflicts (whose rows refer to
+# this project) takes a key-share lock on it, which must not wait for this one while this
+# write waits for that one's data version (a deadlock)
+ROW = PROJECT + "FOR NO KEY UPDATE"
 # Who sees projects before they are public: officials their agency's, planners and admins all
 READERS = ("official", "planner", "admin")
 

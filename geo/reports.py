@@ -47,7 +47,7 @@ PROJECT = """
            p.progress_actual, p.progress_planned, p.spent,
            {begins} AS begins, {ends} AS ends
     FROM projects p WHERE {where} AND NOT p.is_sample
-    FOR UPDATE
+    FOR NO KEY UPDATE
 """
 REPORT = """
     SELECT r.id, r.project_id, r.reported_on, r.actual, r.planned, r.spent_to_date, r.state,

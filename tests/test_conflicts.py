@@ -3,6 +3,7 @@ moratoria, and conflicts kept current by each write without a rescan."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -317,3 +318,32 @@ def test_workflow_steps_and_who_may_take_them(conn: Connection) -> None:
     assert '"status":["acknowledged","coordinated"]' in entry
     assert '"days_saved":[null,21]' in entry and '"money_saved":[null,"35000000"]' in entry
     assert "one trench" not in entry and workflow.NOTED in entry
+
+
+def test_a_scan_and_a_write_wait_for_each_other_without_deadlock(
+    db: Engine, conn: Connection
+) -> None:
+    """A write that has changed its project holds the data version; a scan started then waits
+    for it (and not the other way round, which would deadlock the two)."""
+    stays = work(conn, "STAYS", line(STREET))
+    moves = work(conn, "MOVES", line(moved(STREET, 0, 200)))
+    outcome: dict[str, object] = {}
+
+    def scanning() -> None:
+        with db.begin() as other:
+            outcome["scan"] = store.scan(other, Rules())
+
+    with db.begin() as writing:
+        writing.execute(
+            text("UPDATE projects SET geom = ST_GeomFromText(:w, 4326) WHERE id = :i"),
+            {"w": line(moved(STREET, 0, 10)), "i": moves},
+        )
+        thread = threading.Thread(target=scanning)
+        thread.start()
+        thread.join(timeout=1.5)  # the scan is waiting now (past the deadlock check's second)
+        query = store.recheck([moves])
+        writing.exec_driver_sql(query.sql, query.params)
+    thread.join(timeout=30)
+    assert isinstance(outcome.get("scan"), store.Merged)
+    assert set(found(conn)) == {("clash", "STAYS", "MOVES")}
+    assert stays

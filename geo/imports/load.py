@@ -287,10 +287,11 @@ CREATED = f"""
     JOIN projects p ON p.agency_code = s.agency AND p.source_key = s.key
     WHERE m.id IS NULL AND p.published ORDER BY s.row
 """  # noqa: S608 - declared columns
-# The projects an import changes, locked and kept as they were, then changed
+# The projects an import changes, locked (keeping their keys: conflicts refer to them, see
+# geo.project_writes.ROW) and kept as they were, then changed
 BEFORE = f"""
     SELECT p.id FROM projects p JOIN import_matches m ON m.id = p.id
-    WHERE cardinality(m.fields) > 0 ORDER BY p.id FOR UPDATE OF p;
+    WHERE cardinality(m.fields) > 0 ORDER BY p.id FOR NO KEY UPDATE OF p;
     CREATE TEMP TABLE import_before ON COMMIT DROP AS
     SELECT {COLUMNS} FROM projects p JOIN import_matches m ON m.id = p.id
     WHERE cardinality(m.fields) > 0
