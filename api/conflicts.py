@@ -207,7 +207,7 @@ ConflictId = Annotated[int, Path(ge=1, lt=2**63, description="The conflict's id"
 
 
 @router.get(
-    "/api/conflicts/{conflict_id}",
+    "/api/conflicts/{conflict_id:int}",
     response_class=Response,
     responses={200: {"content": {GEOJSON: {}}}, **REFUSALS},
 )

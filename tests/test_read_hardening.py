@@ -71,8 +71,9 @@ def _example_path(route: APIRoute) -> str:
         "sha256": "0" * 64,  # no file is stored in the test city
         "report_id": 1,
         "job_id": 1,
+        "conflict_id": 1,
     }
-    path = re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), route.path)
+    path = re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: str(values[m.group(1)]), route.path)
     required = [p.alias for p in route.dependant.query_params if p.field_info.is_required()]
     if required == ["lon", "lat"]:
         return path + "?lon=127.0005&lat=37.5"
