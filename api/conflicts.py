@@ -301,9 +301,10 @@ async def draw_zone(
 @router.get("/api/timeline")
 async def place_timeline(
     db: Annotated[Database, Depends(database)], rules: Given,
-    bbox: Annotated[str, bbox_query()],
+    bbox: Annotated[str | None, bbox_query()] = None,
 ) -> Response:  # fmt: skip
-    """Every work and protected zone of a box over time, for a timeline."""
+    """Every work and protected zone of a box (or of the city: the first 500 works to start)
+    over time, for a timeline."""
     body = await db.scalar(timeline.of_place(parse_bbox(bbox), None, rules.values()))
     return Response(str(body), media_type="application/json")
 

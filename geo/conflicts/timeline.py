@@ -12,7 +12,9 @@ TIMELINE = f"""
     WITH r AS ({{rules}}),
     place AS (
         SELECT geom, d FROM (
-            SELECT ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326) AS geom, 0::float8 AS d
+            SELECT coalesce(ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326),
+                            (SELECT ST_SetSRID(ST_Extent(geom)::geometry, 4326) FROM districts))
+                   AS geom, 0::float8 AS d
             WHERE %(project)s::text IS NULL
             UNION ALL
             SELECT p.geom, r.buffer_m FROM projects p, r
@@ -56,9 +58,9 @@ TIMELINE = f"""
 
 
 def of_place(bbox: BBox | None, project: str | None, rules: Query) -> Query:
-    """The timeline of ``bbox`` or of ``project``'s street (text); no row when the project is
-    not a published one with a place."""
-    west, south, east, north = bbox or (0.0, 0.0, 0.0, 0.0)
+    """The timeline of ``project``'s street, else of ``bbox``, else of the whole city (text); no
+    row when the project is not a published one with a place."""
+    west, south, east, north = bbox or (None, None, None, None)
     return Query.compose(
         TIMELINE,
         {"w": west, "s": south, "e": east, "n": north, "project": project},
