@@ -37,9 +37,15 @@ RESULT = f"""
     LEFT JOIN moratoria m ON m.id = f.zone_id"""  # noqa: S608 - a constant
 
 
-def _day(values: Mapping[str, Any], name: str, errors: list[tuple[str, str]]) -> date | None:
+def day(
+    values: Mapping[str, Any], name: str, errors: list[tuple[str, str]], *, required: bool = False
+) -> date | None:
+    """The date ``values`` give as ``name``; None, with the reason in ``errors``, when it is
+    not one (or missing but ``required``)."""
     value = values.get(name)
     if value is None:
+        if required:
+            errors.append((name, "it is required"))
         return None
     try:
         return TypeAdapter(date).validate_python(value)
@@ -52,13 +58,10 @@ def check(values: Mapping[str, Any], rules: Query, *, crs: str = "EPSG:4326") ->
     """The conflicts of the work ``values`` describe, as GeoJSON features (a JSON array, text),
     each with the other work (or zone) and its geometry; 422 naming each field that is wrong."""
     errors = [(n, "it is not a field the check reads") for n in sorted(set(values) - set(FIELDS))]
-    planned_start = _day(values, "planned_start", errors)
-    planned_end = _day(values, "planned_end", errors)
-    actual_start = _day(values, "actual_start", errors)
-    actual_end = _day(values, "actual_end", errors)
-    for name, value in (("planned_start", planned_start), ("planned_end", planned_end)):
-        if value is None and not any(n == name for n, _ in errors):
-            errors.append((name, "it is required"))
+    planned_start = day(values, "planned_start", errors, required=True)
+    planned_end = day(values, "planned_end", errors, required=True)
+    actual_start = day(values, "actual_start", errors)
+    actual_end = day(values, "actual_end", errors)
     if planned_start and planned_end and planned_end < planned_start:
         errors.append(("planned_end", f"it is before the planned start ({planned_start})"))
     if actual_start and actual_end and actual_end < actual_start:

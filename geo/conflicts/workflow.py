@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from geo.changelog import Change, appended
 from geo.conflicts import ACTORS, TRANSITIONS
+from geo.conflicts.check import day
 from geo.conflicts.store import recheck
 from geo.geometry_input import GeometryError, UnknownCRS, checked_geometry
 from geo.project_writes import Actor, WriteError
@@ -155,18 +155,6 @@ DRAW_ZONE = """
 LONGEST_REASON = 1000
 
 
-def _day(values: Mapping[str, Any], name: str, errors: list[tuple[str, str]]) -> date | None:
-    value = values.get(name)
-    if value is None:
-        errors.append((name, "it is required"))
-        return None
-    try:
-        return TypeAdapter(date).validate_python(value)
-    except ValidationError:
-        errors.append((name, "it is not a date written YYYY-MM-DD"))
-        return None
-
-
 def draw_zone(actor: Actor, values: Mapping[str, Any], *, crs: str = "EPSG:4326") -> Steps[int]:
     """A protected zone drawn by a planner: a line or polygon, a period and a reason; the
     works in it are re-checked, and the zone is logged (``moratorium``)."""
@@ -175,7 +163,8 @@ def draw_zone(actor: Actor, values: Mapping[str, Any], *, crs: str = "EPSG:4326"
     errors: list[tuple[str, str]] = []
     unknown = sorted(set(values) - {"geometry", "starts", "ends", "reason"})
     errors += [(n, "it is not a field of a protected zone") for n in unknown]
-    starts, ends = _day(values, "starts", errors), _day(values, "ends", errors)
+    starts = day(values, "starts", errors, required=True)
+    ends = day(values, "ends", errors, required=True)
     if starts and ends and ends < starts:
         errors.append(("ends", f"it is before the start ({starts})"))
     reason = values.get("reason")

@@ -13,7 +13,7 @@ import { CLICK_ZOOM, createMap } from "./map.js";
 import { showImport } from "./imports.js";
 import { createProjectForm } from "./projectform.js";
 import { createReportForm, showAssigned, showPending } from "./reports.js";
-import { call, forget, signedIn, signIn, signOut } from "./session.js";
+import { call, forget, signedIn, signInForm, signOut } from "./session.js";
 
 const WRITERS = ["official", "admin"];
 const GEOMAN_LANGUAGES = ["ko", "en"]; // Geoman's own toolbar texts; the others read English
@@ -34,28 +34,13 @@ let checking = 0; // the latest check (an older answer is dropped)
 
 // ---- sign-in ------------------------------------------------------------------------------
 
-function showSignIn(message = "") {
-  $("sign-in").hidden = false;
-  for (const id of ["edit-map", "editor-panel", "find", "who", "new-project", "drafts", "pending", "import", "sign-out"]) {
-    $(id).hidden = true;
-  }
-  const error = $("sign-in-error");
-  error.hidden = !message;
-  error.textContent = message;
-  $("username").focus();
-}
-
-async function submitSignIn(event) {
-  event.preventDefault();
-  const email = $("username").value.trim();
-  const password = $("password").value;
-  if (!email || !password) return showSignIn(t("editor.signInMissing"));
-  const answer = await signIn(email, password);
-  $("password").value = "";
-  if (answer.status === 429) return showSignIn(t("editor.signInSlow"));
-  if (!answer.ok) return showSignIn(t("editor.signInWrong"));
-  await enter();
-}
+const signInPage = signInForm(
+  ["edit-map", "editor-panel", "find", "who", "new-project", "drafts", "pending", "import", "sign-out"],
+  () => enter(),
+  t,
+);
+const showSignIn = signInPage.show;
+const submitSignIn = signInPage.submit;
 
 // The signed-in account, or the sign-in form when the token no longer holds.
 async function enter() {

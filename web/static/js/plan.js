@@ -10,7 +10,7 @@ import { getJson, isAbort } from "./api.js";
 import { count, date, h, money, setTimeZone } from "./format.js";
 import { apply as applyLanguage, label, lang, name, setup as setupLanguage, t } from "./i18n.js";
 import { createMap } from "./map.js";
-import { call, fileUrl, forget, signedIn, signIn, signOut } from "./session.js";
+import { call, fileUrl, forget, signedIn, signInForm, signOut } from "./session.js";
 import { createTimeline } from "./timeline.js";
 
 const READERS = ["planner", "official", "admin"]; // who reads the list (geo.conflicts.READERS)
@@ -74,26 +74,9 @@ function filterParams() {
 
 // ---- sign-in ------------------------------------------------------------------------------
 
-function showSignIn(message = "") {
-  $("sign-in").hidden = false;
-  for (const id of ["plan-work", "who", "sign-out", "not-a-reader"]) $(id).hidden = true;
-  const error = $("sign-in-error");
-  error.hidden = !message;
-  error.textContent = message;
-  $("username").focus();
-}
-
-async function submitSignIn(event) {
-  event.preventDefault();
-  const email = $("username").value.trim();
-  const password = $("password").value;
-  if (!email || !password) return showSignIn(t("editor.signInMissing"));
-  const answer = await signIn(email, password);
-  $("password").value = "";
-  if (answer.status === 429) return showSignIn(t("editor.signInSlow"));
-  if (!answer.ok) return showSignIn(t("editor.signInWrong"));
-  await enter();
-}
+const signInPage = signInForm(["plan-work", "who", "sign-out", "not-a-reader"], () => enter(), t);
+const showSignIn = signInPage.show;
+const submitSignIn = signInPage.submit;
 
 function signedOut() {
   forget();

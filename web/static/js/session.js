@@ -55,3 +55,30 @@ export async function fileUrl(url) {
   });
   return response.ok ? URL.createObjectURL(await response.blob()) : null;
 }
+
+// A page's sign-in form (#sign-in, #sign-in-form's #username and #password, #sign-in-error):
+// ``show(message)`` shows it with the page's own elements (``pageIds``) hidden; ``submit`` signs
+// in and calls ``enter``. ``t`` gives the page's messages.
+export function signInForm(pageIds, enter, t) {
+  const $ = (id) => document.getElementById(id);
+  function show(message = "") {
+    $("sign-in").hidden = false;
+    for (const id of pageIds) $(id).hidden = true;
+    const error = $("sign-in-error");
+    error.hidden = !message;
+    error.textContent = message;
+    $("username").focus();
+  }
+  async function submit(event) {
+    event.preventDefault();
+    const email = $("username").value.trim();
+    const password = $("password").value;
+    if (!email || !password) return show(t("editor.signInMissing"));
+    const answer = await signIn(email, password);
+    $("password").value = "";
+    if (answer.status === 429) return show(t("editor.signInSlow"));
+    if (!answer.ok) return show(t("editor.signInWrong"));
+    await enter();
+  }
+  return { show, submit };
+}
