@@ -189,6 +189,14 @@ def danang_server(danang_db: str) -> Iterator[Server]:
 
 
 PASSWORD = "a long enough password"
+PROBLEM = "application/problem+json"
+
+
+def problem(response: httpx.Response, status: int) -> list[str]:
+    """The parameters an RFC 9457 problem names, after checking its status and media type."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    return [e["parameter"] for e in response.json().get("errors", [])]
 
 
 # Officials of two agencies and an admin: who writes in the writing tests

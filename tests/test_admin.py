@@ -13,10 +13,9 @@ from sqlalchemy import Engine, text
 
 from geo.settings import Settings
 from geo.store.database import drop_database, engine_for
-from tests.conftest import PASSWORD, Server, hand_made_city, serve, signed_in
+from tests.conftest import PASSWORD, Server, hand_made_city, problem, serve, signed_in
 from tests.test_web import _axe, csp_violations, shot, watched
 
-PROBLEM = "application/problem+json"
 ACCOUNT_KEYS = {"id", "email", "name", "role", "agency", "contractor", "active", "created_at"}
 
 
@@ -61,13 +60,6 @@ def site(settings: Settings) -> Iterator[Site]:
         yield Site(running, engine, tokens, ids)
     engine.dispose()
     drop_database(url)
-
-
-def _problem(response: httpx.Response, status: int) -> list[str]:
-    """The parameters a problem names, after checking its status and type."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    return [e["parameter"] for e in response.json()["errors"]]
 
 
 def _sign_in(site: Site, email: str, password: str = PASSWORD) -> httpx.Response:
@@ -132,7 +124,7 @@ def test_an_admin_adds_an_agency_and_changes_its_name_and_phone(site: Site) -> N
 
 def test_an_agency_code_is_taken_once(site: Site) -> None:
     again = site.post("/api/admin/agencies", {"code": "TEST-WATER", "name": {"ko": "또 상수도"}})
-    assert _problem(again, 409) == ["code"]
+    assert problem(again, 409) == ["code"]
     with site.engine.connect() as conn:
         name = conn.execute(text("SELECT name FROM agencies WHERE code = 'TEST-WATER'")).scalar()
     assert name == {"ko": "시험 상수도과", "en": "Test Water Office"}
@@ -142,21 +134,21 @@ def test_bad_agency_fields_are_each_named(site: Site) -> None:
     before = site.count("agencies")
     bad = {"code": "no spaces!", "name": {"en": " ", "fr": "Parcs"}, "phone": "call us"}
     refused = site.post("/api/admin/agencies", bad)
-    assert _problem(refused, 422) == ["code", "name.en", "name.fr", "name.ko", "phone"]
+    assert problem(refused, 422) == ["code", "name.en", "name.fr", "name.ko", "phone"]
     assert "ko, en" in refused.json()["detail"]  # the city's languages are named
-    assert _problem(site.post("/api/admin/agencies", {"code": "X"}), 422) == ["name"]
+    assert problem(site.post("/api/admin/agencies", {"code": "X"}), 422) == ["name"]
     nul = site.post("/api/admin/agencies", {"code": "X", "name": {"ko": "가\x00"}})
-    assert _problem(nul, 422) == ["name.ko"]
+    assert problem(nul, 422) == ["name.ko"]
     unknown = site.post("/api/admin/agencies", {"code": "X", "name": {"ko": "가"}, "fax": "1"})
-    assert _problem(unknown, 422) == ["fax"]
+    assert problem(unknown, 422) == ["fax"]
     assert site.count("agencies") == before
 
 
 def test_changing_an_agency_that_does_not_exist_is_404(site: Site) -> None:
     missing = site.patch("/api/admin/agencies/NOWHERE", {"phone": "02-000-0009"})
-    assert _problem(missing, 404) == ["code"]
+    assert problem(missing, 404) == ["code"]
     nameless = site.patch("/api/admin/agencies/TEST-WATER", {"name": {"en": "Water"}})
-    assert _problem(nameless, 422) == ["name.ko"]
+    assert problem(nameless, 422) == ["name.ko"]
 
 
 # ---- accounts ----------------------------------------------------------------------------
@@ -191,7 +183,7 @@ def test_an_e_mail_address_has_one_account(site: Site) -> None:
         "/api/admin/users",
         {"email": "TWICE@allimi.test", "name": "again", "role": "planner", "password": PASSWORD},
     )
-    assert _problem(again, 409) == ["email"]
+    assert problem(again, 409) == ["email"]
     assert site.count("users") == before
 
 
@@ -205,15 +197,15 @@ def test_bad_account_fields_are_each_named(site: Site) -> None:
         "contractor": "(주)시험건설",
     }
     refused = site.post("/api/admin/users", bad)
-    assert _problem(refused, 422) == ["email", "name", "role", "contractor", "password"]
+    assert problem(refused, 422) == ["email", "name", "role", "contractor", "password"]
     no_agency = site.post(
         "/api/admin/users",
         {"email": "x@allimi.test", "name": "x", "role": "official", "password": PASSWORD,
          "agency": "NOWHERE"},
     )  # fmt: skip
-    assert _problem(no_agency, 422) == ["agency"]
+    assert problem(no_agency, 422) == ["agency"]
     missing = site.post("/api/admin/users", {"email": "y@allimi.test"})
-    assert _problem(missing, 422) == ["name", "role", "password"]
+    assert problem(missing, 422) == ["name", "role", "password"]
     assert site.count("users") == before
 
 
@@ -221,7 +213,7 @@ def test_an_admin_changes_an_accounts_role_and_name(site: Site) -> None:
     made = _account(site, "mover@allimi.test", "official", agency="TEST-ROADS")
     path = f"/api/admin/users/{made['id']}"
     half = site.patch(path, {"role": "contractor"})  # still of an agency, naming no company
-    assert _problem(half, 422) == ["agency", "contractor"]
+    assert problem(half, 422) == ["agency", "contractor"]
     moved = site.patch(
         path, {"role": "contractor", "agency": None, "contractor": "(주)시험건설", "name": "Mover"}
     )
@@ -232,12 +224,12 @@ def test_an_admin_changes_an_accounts_role_and_name(site: Site) -> None:
         "agency": None,
         "contractor": "(주)시험건설",
     }
-    assert _problem(site.patch(path, {"email": "new@allimi.test"}), 422) == ["email"]
-    assert _problem(site.patch(path, {"contractor": "  "}), 422) == ["contractor"]  # blank: none
+    assert problem(site.patch(path, {"email": "new@allimi.test"}), 422) == ["email"]
+    assert problem(site.patch(path, {"contractor": "  "}), 422) == ["contractor"]  # blank: none
     planner = site.patch(path, {"role": "planner", "agency": "", "contractor": " "})
     assert (planner.json()["agency"], planner.json()["contractor"]) == (None, None)
-    assert _problem(site.patch(path, {"name": "Mover\x00"}), 422) == ["name"]
-    assert _problem(site.patch("/api/admin/users/999999", {"name": "Nobody"}), 404) == ["id"]
+    assert problem(site.patch(path, {"name": "Mover\x00"}), 422) == ["name"]
+    assert problem(site.patch("/api/admin/users/999999", {"name": "Nobody"}), 404) == ["id"]
 
 
 def test_disabling_an_account_revokes_its_token_at_once(site: Site) -> None:
@@ -246,11 +238,11 @@ def test_disabling_an_account_revokes_its_token_at_once(site: Site) -> None:
     assert _me(site, token).status_code == 200
     off = site.patch(f"/api/admin/users/{made['id']}", {"active": False})
     assert (off.status_code, off.json()["active"]) == (200, False)
-    assert _problem(_me(site, token), 401) == ["Authorization"]
-    assert _problem(_sign_in(site, "leaver@allimi.test"), 401) == ["password"]
+    assert problem(_me(site, token), 401) == ["Authorization"]
+    assert problem(_sign_in(site, "leaver@allimi.test"), 401) == ["password"]
     on = site.patch(f"/api/admin/users/{made['id']}", {"active": True})
     assert on.json()["active"] is True
-    assert _problem(_me(site, token), 401) == ["Authorization"]  # revoked, not just paused
+    assert problem(_me(site, token), 401) == ["Authorization"]  # revoked, not just paused
     assert _sign_in(site, "leaver@allimi.test").status_code == 200
 
 
@@ -258,11 +250,11 @@ def test_an_admin_gives_an_account_a_new_password(site: Site) -> None:
     made = _account(site, "forgetful@allimi.test")
     token = _sign_in(site, "forgetful@allimi.test").json()["access_token"]
     path = f"/api/admin/users/{made['id']}"
-    assert _problem(site.patch(path, {"password": "too short"}), 422) == ["password"]
+    assert problem(site.patch(path, {"password": "too short"}), 422) == ["password"]
     assert _me(site, token).status_code == 200  # a refused reset changes nothing
     assert site.patch(path, {"password": "a brand new passphrase"}).status_code == 200
-    assert _problem(_me(site, token), 401) == ["Authorization"]
-    assert _problem(_sign_in(site, "forgetful@allimi.test"), 401) == ["password"]
+    assert problem(_me(site, token), 401) == ["Authorization"]
+    assert problem(_sign_in(site, "forgetful@allimi.test"), 401) == ["password"]
     assert _sign_in(site, "forgetful@allimi.test", "a brand new passphrase").status_code == 200
 
 
@@ -271,16 +263,16 @@ def test_the_portal_keeps_an_active_admin(site: Site) -> None:
         admins = conn.execute(text("SELECT id FROM users WHERE role = 'admin' AND active"))
         assert [r[0] for r in admins] == [site.ids["admin"]]
     path = f"/api/admin/users/{site.ids['admin']}"
-    assert _problem(site.patch(path, {"active": False}), 409) == ["active"]
-    assert _problem(site.patch(path, {"role": "planner"}), 409) == ["role"]
+    assert problem(site.patch(path, {"active": False}), 409) == ["active"]
+    assert problem(site.patch(path, {"role": "planner"}), 409) == ["role"]
     assert site.get("/api/admin/users").status_code == 200  # still an admin, still signed in
 
 
 def test_only_admins_may_keep_accounts(site: Site) -> None:
     refused = site.server.http.get("/api/admin/users", headers=site.as_("roads"))
-    assert _problem(refused, 403) == ["Authorization"]
+    assert problem(refused, 403) == ["Authorization"]
     anonymous = site.server.http.post("/api/admin/agencies", json={"code": "X"})
-    assert _problem(anonymous, 401) == ["Authorization"]
+    assert problem(anonymous, 401) == ["Authorization"]
 
 
 # ---- the admin page ----------------------------------------------------------------------

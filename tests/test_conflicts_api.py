@@ -19,9 +19,8 @@ from geo.conflicts.rules import Rules
 from geo.settings import Settings
 from geo.store.database import drop_database, engine_for
 from tests import city
-from tests.conftest import Server, hand_made_city, serve, signed_in
+from tests.conftest import Server, hand_made_city, problem, serve, signed_in
 
-PROBLEM = "application/problem+json"
 PEOPLE = [("planner", "planner"), ("roads", "official", "TEST-ROADS"), ("admin", "admin")]
 # Beside the hand-made street (127.0000..127.0010 at 37.5000): 11 m north of it
 BESIDE = {"type": "LineString", "coordinates": [[127.0002, 37.5001], [127.0008, 37.5001]]}
@@ -65,12 +64,6 @@ def site(settings: Settings) -> Iterator[Site]:
     drop_database(url)
 
 
-def _problem(response: httpx.Response, status: int) -> list[str]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    return [e["parameter"] for e in response.json().get("errors", [])]
-
-
 def test_the_street_and_its_valve_clash(site: Site) -> None:
     answer = site.get("/api/conflicts")
     assert answer.status_code == 200
@@ -112,11 +105,11 @@ def test_a_request_s_own_buffer_is_applied_on_the_spot(site: Site) -> None:
 def test_absurd_rules_and_filters_are_refused(site: Site, params: dict, parameter: str) -> None:
     answer = site.get("/api/conflicts", **params)
     status = 422 if parameter in ("buffer_m", "gap_days", "moratorium_months") else 400
-    assert parameter in _problem(answer, status)
+    assert parameter in problem(answer, status)
 
 
 def test_the_list_is_for_planners_and_officials(site: Site) -> None:
-    assert _problem(site.get("/api/conflicts", who=None), 401) == ["Authorization"]
+    assert problem(site.get("/api/conflicts", who=None), 401) == ["Authorization"]
     assert site.get("/api/conflicts", who="roads").status_code == 200
 
 
@@ -135,7 +128,7 @@ def test_exports_as_csv_and_as_an_offline_district_report(site: Site) -> None:
     assert city.ROAD.code in page and "L.map(" in page
     # nothing fetched from elsewhere: no external script or stylesheet
     assert not re.findall(r'<script[^>]+src=|<link[^>]+href="http', page)
-    assert _problem(site.get("/api/conflicts/report", district="NOWHERE"), 404) == ["district"]
+    assert problem(site.get("/api/conflicts/report", district="NOWHERE"), 404) == ["district"]
 
 
 def test_the_check_finds_what_an_unsaved_work_would_meet(site: Site) -> None:
@@ -166,22 +159,22 @@ def test_the_check_finds_what_an_unsaved_work_would_meet(site: Site) -> None:
     ],
 )  # fmt: skip
 def test_a_check_of_bad_input_says_which_field(site: Site, change: dict, parameter: str) -> None:
-    assert parameter in _problem(site.post("/api/conflicts/check", {**WORK, **change}), 422)
+    assert parameter in problem(site.post("/api/conflicts/check", {**WORK, **change}), 422)
 
 
 def test_the_workflow_over_http(site: Site) -> None:
     clash = site.get("/api/conflicts").json()["features"][0]["properties"]["id"]
     path = f"/api/conflicts/{clash}/steps"
     logged = site.count("changes")
-    assert _problem(site.post(path, {"status": "coordinated", "note": "x"}), 409) == ["status"]
-    assert _problem(site.post(path, {"status": "closed"}), 422) == ["status"]
-    assert _problem(site.post("/api/conflicts/999999/steps", {"status": "acknowledged"}), 404) == []
+    assert problem(site.post(path, {"status": "coordinated", "note": "x"}), 409) == ["status"]
+    assert problem(site.post(path, {"status": "closed"}), 422) == ["status"]
+    assert problem(site.post("/api/conflicts/999999/steps", {"status": "acknowledged"}), 404) == []
     assert site.count("changes") == logged
     assert (
         site.post(path, {"status": "acknowledged"}, who="roads").json()["status"] == "acknowledged"
     )
     refused = site.post(path, {"status": "coordinated", "note": "one trench"})
-    assert _problem(refused, 422) == ["days_saved", "money_saved"]
+    assert problem(refused, 422) == ["days_saved", "money_saved"]
     done = site.post(path, {"status": "coordinated", "note": "one trench for both",
                             "days_saved": 14, "money_saved": 25000000})  # fmt: skip
     assert done.json() == {"id": clash, "status": "coordinated"}
@@ -198,11 +191,11 @@ def test_a_planner_draws_a_protected_zone(site: Site) -> None:
     zone = {"geometry": street, "starts": "2026-01-01", "ends": "2028-12-31",
             "reason": "new sewer lining"}  # fmt: skip
     before = site.count("moratoria")
-    assert _problem(site.post("/api/moratoria", zone, who="roads"), 403) == ["Authorization"]
+    assert problem(site.post("/api/moratoria", zone, who="roads"), 403) == ["Authorization"]
     for bad, parameter in (({"ends": "2025-01-01"}, "ends"), ({"reason": " "}, "reason"),
                            ({"geometry": {"type": "Point", "coordinates": [127.02, 37.52]}},
                             "geometry")):  # fmt: skip
-        assert parameter in _problem(site.post("/api/moratoria", {**zone, **bad}), 422)
+        assert parameter in problem(site.post("/api/moratoria", {**zone, **bad}), 422)
     assert site.count("moratoria") == before
     made = site.post("/api/moratoria", zone)
     assert made.status_code == 201, made.text
@@ -226,7 +219,7 @@ def test_the_timeline_of_a_place_is_public(site: Site) -> None:
     assert city.HIDDEN.code not in timeline.text  # a draft is not public
     whole = site.get("/api/timeline", who=None).json()  # the city's
     assert {w["code"] for w in whole["works"]} == {f.code for f in city.PUBLISHED}
-    assert _problem(site.get("/api/projects/NOPE-1/timeline", who=None), 404) == ["code"]
+    assert problem(site.get("/api/projects/NOPE-1/timeline", who=None), 404) == ["code"]
 
 
 def test_a_disclosure_names_the_other_works_at_its_place(site: Site) -> None:
@@ -240,4 +233,4 @@ def test_one_conflict_is_read_by_its_id(site: Site) -> None:
     one = site.get(f"/api/conflicts/{listed['id']}")
     assert one.headers["content-type"] == "application/geo+json"
     assert one.json()["properties"]["a"] == listed["properties"]["a"]
-    assert _problem(site.get("/api/conflicts/999999"), 404) == ["conflict_id"]
+    assert problem(site.get("/api/conflicts/999999"), 404) == ["conflict_id"]

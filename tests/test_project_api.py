@@ -15,9 +15,8 @@ from sqlalchemy import Engine, text
 
 from geo.settings import Settings
 from geo.store.database import drop_database, engine_for
-from tests.conftest import WRITERS, Server, hand_made_city, serve, signed_in
+from tests.conftest import WRITERS, Server, hand_made_city, problem, serve, signed_in
 
-PROBLEM = "application/problem+json"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 # A street in Jongno-gu (EPSG:4326), and a point given in the Korean EPSG:5186
 STREET = {"type": "LineString", "coordinates": [[126.9780, 37.5700], [126.9800, 37.5702]]}
@@ -69,12 +68,6 @@ def site(settings: Settings) -> Iterator[Site]:
     drop_database(url)
 
 
-def _problem(response: httpx.Response, status: int) -> list[str]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    return [e["parameter"] for e in response.json().get("errors", [])]
-
-
 def _create(site: Site, values: dict, who: str = "roads", **params: str) -> httpx.Response:
     return site.server.http.post("/api/projects", json=values, params=params, headers=site.as_(who))
 
@@ -117,9 +110,9 @@ def test_a_geometry_in_the_korean_crs_lands_where_it_is(site: Site) -> None:
 def test_bad_fields_are_all_named_and_nothing_is_stored(site: Site) -> None:
     before = (site.projects(), site.log())
     bad = {**NEW, "category": "spaceport", "budget": "-5", "planned_end": "2020-01-01"}
-    assert set(_problem(_create(site, bad), 422)) >= {"category", "budget", "planned_end"}
+    assert set(problem(_create(site, bad), 422)) >= {"category", "budget", "planned_end"}
     outside = {**NEW, "geometry": {"type": "Point", "coordinates": [129.0, 35.1]}}  # Busan
-    assert _problem(_create(site, outside), 422) == ["geometry"]
+    assert problem(_create(site, outside), 422) == ["geometry"]
     assert (site.projects(), site.log()) == before
 
 
@@ -127,9 +120,9 @@ def test_an_edit_needs_the_current_version_and_a_reason_for_money(site: Site) ->
     made = _create(site, NEW).json()
     url = f"/api/projects/{made['code']}"
     http, roads = site.server.http, site.as_("roads")
-    assert _problem(http.patch(url, json={"title": "x"}, headers=roads), 428) == ["If-Match"]
+    assert problem(http.patch(url, json={"title": "x"}, headers=roads), 428) == ["If-Match"]
     fresh = {**roads, "If-Match": f'"{made["version"]}"'}
-    assert "reason" in _problem(http.patch(url, json={"budget": "1500000000"}, headers=fresh), 422)
+    assert "reason" in problem(http.patch(url, json={"budget": "1500000000"}, headers=fresh), 422)
     log = site.log()  # the refused edit wrote nothing
     done = http.patch(url, json={"budget": "1500000000", "reason": "설계 변경"}, headers=fresh)
     assert done.status_code == 200, done.text
@@ -146,7 +139,7 @@ def test_an_edit_needs_the_current_version_and_a_reason_for_money(site: Site) ->
     after_edit = site.log()
     assert len(after_edit) == len(log) + 1
     stale = http.patch(url, json={"title": "다른 제목"}, headers=fresh)  # the old version
-    _problem(stale, 412)
+    problem(stale, 412)
     assert site.log() == after_edit
     assert http.get(url).json()["properties"]["title"] == NEW["title"]
 
@@ -156,8 +149,8 @@ def test_an_official_writes_only_its_own_agencys_projects(site: Site) -> None:
     url = f"/api/projects/{made['code']}"
     other = {**site.as_("water"), "If-Match": f'"{made["version"]}"'}
     before = (site.projects(), site.log())
-    _problem(site.server.http.patch(url, json={"title": "x"}, headers=other), 403)
-    _problem(_create(site, NEW, who="water"), 403)  # a project of the roads office
+    problem(site.server.http.patch(url, json={"title": "x"}, headers=other), 403)
+    problem(_create(site, NEW, who="water"), 403)  # a project of the roads office
     assert (site.projects(), site.log()) == before
 
 
@@ -208,7 +201,7 @@ def test_drafts_are_seen_by_their_agency_and_planners_only(site: Site) -> None:
     assert working.status_code == 200
     assert (working.json()["title"], working.json()["version"]) == ("미공개 초안", draft["version"])
     refused = http.get(f"/api/projects/{draft['code']}/working", headers=site.as_("water"))
-    _problem(refused, 403)
+    problem(refused, 403)
     assert "unpublished work" in refused.json()["detail"]
     assert draft["code"] in [
         d["code"] for d in http.get("/api/drafts", headers=site.as_("admin")).json()

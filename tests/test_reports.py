@@ -19,9 +19,8 @@ from sqlalchemy import Engine, text
 from geo.settings import Settings
 from geo.store.database import drop_database, engine_for
 from tests import city
-from tests.conftest import Server, hand_made_city, serve, signed_in
+from tests.conftest import Server, hand_made_city, problem, serve, signed_in
 
-PROBLEM = "application/problem+json"
 CODE = city.ROAD.code  # TEST-ROADS, contractor (주)한빛시험토건, 127.0000..127.0010 at 37.5
 ON_SITE = (127.0005, 37.5)
 KM_NORTH = (127.0005, 37.5093)  # ~1.03 km north of the street
@@ -141,12 +140,6 @@ def _report(
     )
 
 
-def _problem(response: httpx.Response, status: int) -> list[str]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    return [e["parameter"] for e in response.json().get("errors", [])]
-
-
 def _public(site: Site) -> dict:
     return site.server.http.get(f"/api/projects/{CODE}").json()["properties"]
 
@@ -213,11 +206,11 @@ def test_a_pending_reports_files_are_seen_by_who_may_see_the_report(site: Site) 
         assert thumbnail.headers["content-type"] == "image/webp"
     for who, why in (("water", "its own agency only"), ("stranger", "it is named on")):
         refused = site.server.http.get(document["url"], headers=site.as_(who))
-        assert _problem(refused, 403) == [] and why in refused.json()["detail"]
-    assert _problem(site.server.http.get(document["url"]), 401) == ["Authorization"]
+        assert problem(refused, 403) == [] and why in refused.json()["detail"]
+    assert problem(site.server.http.get(document["url"]), 401) == ["Authorization"]
     other = f"/api/reports/{made.json()['id']}/files/{'0' * 64}"
     missing = site.server.http.get(other, headers=site.as_("roads"))
-    assert _problem(missing, 404) == [] and "has no such file" in missing.json()["detail"]
+    assert problem(missing, 404) == [] and "has no such file" in missing.json()["detail"]
     assert site.server.http.get(f"/files/{sha}").status_code == 404
     rejected = site.server.http.post(
         f"/api/reports/{made.json()['id']}/reject", headers=site.as_("roads")
@@ -236,7 +229,7 @@ def test_a_contractor_sees_its_projects_and_the_state_of_its_reports(site: Site)
     assert states[made.json()["id"]] == "pending"
     assert site.server.http.get("/api/reports/assigned", headers=site.as_("stranger")).json() == []
     refused = site.server.http.get("/api/reports/assigned", headers=site.as_("roads"))
-    assert _problem(refused, 403) == ["Authorization"]
+    assert problem(refused, 403) == ["Authorization"]
     site.server.http.post(f"/api/reports/{made.json()['id']}/reject", headers=site.as_("roads"))
 
 
@@ -295,7 +288,7 @@ def test_a_pdf_is_served_as_an_attachment(site: Site) -> None:
 def test_files_are_judged_by_their_content(site: Site, name: str, body: bytes) -> None:
     before = site.state()
     response = _report(site, "roads", "2026-08-01", [("fine.jpg", photo()), (name, body)])
-    assert _problem(response, 415) == ["files"]
+    assert problem(response, 415) == ["files"]
     assert name in response.json()["detail"]
     assert site.state() == before
 
@@ -303,9 +296,9 @@ def test_files_are_judged_by_their_content(site: Site, name: str, body: bytes) -
 def test_too_big_or_too_many_files_are_refused_and_nothing_is_stored(site: Site) -> None:
     before = site.state()
     big = b"%PDF-1.4\n" + b"0" * (MAX_MB * 2**20) + PDF[9:]
-    assert _problem(_report(site, "roads", "2026-08-02", [("big.pdf", big)]), 413) == ["files"]
+    assert problem(_report(site, "roads", "2026-08-02", [("big.pdf", big)]), 413) == ["files"]
     many = [(f"p{n}.jpg", photo()) for n in range(4)]
-    assert _problem(_report(site, "roads", "2026-08-02", many), 413) == ["files"]
+    assert problem(_report(site, "roads", "2026-08-02", many), 413) == ["files"]
     assert site.state() == before
 
 
@@ -315,18 +308,18 @@ def test_who_may_report_and_decide(site: Site) -> None:
     assert "named on" in _report(site, "stranger", "2026-08-03", one).json()["detail"]
     assert _report(site, "water", "2026-08-03", one).status_code == 403
     assert _report(site, "builder", "2026-08-03", one, code="NO-SUCH").status_code == 404
-    _problem(site.server.http.post(f"/api/projects/{CODE}/progress"), 401)
-    assert _problem(_report(site, "builder", "2026-08-03", one, actual="120"), 422) == ["actual"]
-    assert _problem(_report(site, "builder", "2026-13-01", one), 422) == ["reported_on"]
+    problem(site.server.http.post(f"/api/projects/{CODE}/progress"), 401)
+    assert problem(_report(site, "builder", "2026-08-03", one, actual="120"), 422) == ["actual"]
+    assert problem(_report(site, "builder", "2026-13-01", one), 422) == ["reported_on"]
     assert site.state() == before
 
     pending = _report(site, "builder", "2026-08-04", one).json()["id"]
     refused = site.server.http.post(f"/api/reports/{pending}/approve", headers=site.as_("water"))
-    assert _problem(refused, 403) == [] and "own agency" in refused.json()["detail"]
+    assert problem(refused, 403) == [] and "own agency" in refused.json()["detail"]
     by_contractor = site.server.http.post(
         f"/api/reports/{pending}/approve", headers=site.as_("builder")
     )
-    assert _problem(by_contractor, 403) == ["Authorization"]
+    assert problem(by_contractor, 403) == ["Authorization"]
     rejected = site.server.http.post(f"/api/reports/{pending}/reject", headers=site.as_("admin"))
     assert rejected.json()["state"] == "rejected"
     public = _public(site)

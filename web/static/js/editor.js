@@ -44,16 +44,8 @@ const submitSignIn = signInPage.submit;
 
 // The signed-in account, or the sign-in form when the token no longer holds.
 async function enter() {
-  const answer = await call("GET", "/api/auth/me");
-  if (answer.status === 401) {
-    forget();
-    return showSignIn(signedIn() ? "" : t("editor.signedOut"));
-  }
-  me = answer.body;
-  $("who").hidden = false;
-  $("who").textContent = t("editor.signedInAs", { name: me.name, role: t(`editor.role.${me.role}`) });
-  $("sign-out").hidden = false;
-  $("sign-in").hidden = true;
+  me = await signInPage.account();
+  if (!me) return;
   document.body.classList.toggle("reporting", me.role === "contractor");
   if (me.role === "contractor") {
     $("editor-panel").hidden = false;

@@ -84,16 +84,8 @@ function signedOut() {
 }
 
 async function enter() {
-  const answer = await call("GET", "/api/auth/me");
-  if (answer.status === 401) {
-    forget();
-    return showSignIn(signedIn() ? "" : t("editor.signedOut"));
-  }
-  me = answer.body;
-  $("who").hidden = false;
-  $("who").textContent = t("editor.signedInAs", { name: me.name, role: t(`editor.role.${me.role}`) });
-  $("sign-out").hidden = false;
-  $("sign-in").hidden = true;
+  me = await signInPage.account();
+  if (!me) return;
   if (!READERS.includes(me.role)) {
     $("not-a-reader").hidden = false;
     $("not-a-reader").textContent = t("plan.notAReader");

@@ -58,7 +58,8 @@ export async function fileUrl(url) {
 
 // A page's sign-in form (#sign-in, #sign-in-form's #username and #password, #sign-in-error):
 // ``show(message)`` shows it with the page's own elements (``pageIds``) hidden; ``submit`` signs
-// in and calls ``enter``. ``t`` gives the page's messages.
+// in and calls ``enter``; ``account()`` is the signed-in account, named in #who beside
+// #sign-out, or null with the form shown again. ``t`` gives the page's messages.
 export function signInForm(pageIds, enter, t) {
   const $ = (id) => document.getElementById(id);
   function show(message = "") {
@@ -80,5 +81,19 @@ export function signInForm(pageIds, enter, t) {
     if (!answer.ok) return show(t("editor.signInWrong"));
     await enter();
   }
-  return { show, submit };
+  async function account() {
+    const answer = await call("GET", "/api/auth/me");
+    if (answer.status === 401) {
+      forget();
+      show(signedIn() ? "" : t("editor.signedOut"));
+      return null;
+    }
+    const me = answer.body;
+    $("who").hidden = false;
+    $("who").textContent = t("editor.signedInAs", { name: me.name, role: t(`editor.role.${me.role}`) });
+    $("sign-out").hidden = false;
+    $("sign-in").hidden = true;
+    return me;
+  }
+  return { show, submit, account };
 }
