@@ -87,7 +87,9 @@ class Me(BaseModel):
 
 
 class TokenRequest(BaseModel):
-    label: str = Field(min_length=1, max_length=100, description="What the token is for")
+    label: str = Field(
+        min_length=1, max_length=100, pattern=r"^[^\x00]*$", description="What the token is for"
+    )
     days: int = Field(default=90, ge=1, le=MAX_TOKEN_DAYS)
 
 

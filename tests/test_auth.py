@@ -148,6 +148,10 @@ def test_api_tokens_are_issued_listed_and_revoked_by_their_owner(server: Server,
     gone = server.http.delete(f"/api/auth/tokens/{issued['id']}", headers=_bearer(owner.token))
     assert gone.status_code == 204
     _problem(server.http.get("/api/auth/me", headers=script), 401, "Authorization")
+    nul = server.http.post(
+        "/api/auth/tokens", json={"label": "a\x00b"}, headers=_bearer(owner.token)
+    )
+    _problem(nul, 422, "label")  # text PostgreSQL cannot hold is refused, not a server error
 
 
 def test_an_expired_token_signs_nobody_in(engine, server: Server) -> None:
