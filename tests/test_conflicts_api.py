@@ -156,6 +156,7 @@ def test_the_check_finds_what_an_unsaved_work_would_meet(site: Site) -> None:
          "geometry"),
         ({"geometry": {"type": "Point", "coordinates": [2.35, 48.85]}}, "geometry"),  # Paris
         ({"colour": "red"}, "colour"),
+        ({"code": "FIX-\x00"}, "code"),
     ],
 )  # fmt: skip
 def test_a_check_of_bad_input_says_which_field(site: Site, change: dict, parameter: str) -> None:

@@ -75,7 +75,7 @@ def check(values: Mapping[str, Any], rules: Query, *, crs: str = "EPSG:4326") ->
         if category not in codes:
             errors.append(("category", f"unknown category; valid: {', '.join(codes)}"))
     code = values.get("code")
-    if code is not None and (not isinstance(code, str) or len(code) > 40):
+    if code is not None and (not isinstance(code, str) or len(code) > 40 or "\x00" in code):
         errors.append(("code", "it is not a project's code"))
     geometry = values.get("geometry")
     placed = None
