@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import Field, StrictInt, TypeAdapter, ValidationError
 
 from geo.changelog import Change, appended
 from geo.conflicts import ACTORS, TRANSITIONS
 from geo.conflicts.check import day
 from geo.conflicts.store import recheck
 from geo.geometry_input import GeometryError, UnknownCRS, checked_geometry
-from geo.project_writes import Actor, WriteError
+from geo.project_writes import Actor, Money, WriteError
 from geo.sql import Query
 from geo.transaction import Later, Steps
 
@@ -28,8 +27,11 @@ LONGEST_NOTE = 2000
 NOTED = "(internal note)"
 # Statuses whose step needs a note: why it was dismissed, how it was coordinated
 NEEDS_NOTE = ("coordinated", "dismissed")
-DAYS = TypeAdapter(int)
-MONEY = TypeAdapter(Decimal)
+# What a coordination saved: days of closure (a century at most) and money (as budgets are)
+SAVED: dict[str, TypeAdapter[Any]] = {
+    "days_saved": TypeAdapter(Annotated[StrictInt, Field(ge=0, le=36_500)]),
+    "money_saved": TypeAdapter(Money),
+}
 ROW = """
     SELECT c.id, c.kind, c.status, a.code AS a_code, a.agency_code AS a_agency,
            b.code AS b_code, b.agency_code AS b_agency, c.zone_id
@@ -59,28 +61,18 @@ def _may_act(actor: Actor, row: Mapping[str, Any]) -> None:
 def _saved(values: Mapping[str, Any], status: str, errors: list[tuple[str, str]]) -> dict:
     """What a coordination saved, checked: required for one, refused for any other step."""
     saved: dict[str, Any] = {"days_saved": None, "money_saved": None}
-    for name, adapter in (("days_saved", DAYS), ("money_saved", MONEY)):
+    for name, adapter in SAVED.items():
         value = values.get(name)
         if status != "coordinated":
             if value is not None:
                 errors.append((name, "only a coordination records what it saved"))
-            continue
-        if value is None:
+        elif value is None:
             errors.append((name, "a coordination records what it saved (0 for nothing)"))
-            continue
-        try:
-            number = adapter.validate_python(value, strict=name == "days_saved")
-        except ValidationError:
-            errors.append((name, "it is not a number"))
-            continue
-        if not number.is_finite() if isinstance(number, Decimal) else False:
-            errors.append((name, "it is not a number"))
-        elif number < 0:
-            errors.append((name, "it is less than 0"))
-        elif number >= (10**16 if name == "money_saved" else 36_500):
-            errors.append((name, "it is larger than anything a coordination saves"))
         else:
-            saved[name] = round(number, 2) if isinstance(number, Decimal) else number
+            try:
+                saved[name] = adapter.validate_python(value)
+            except ValidationError as exc:
+                errors.append((name, str(exc.errors()[0]["msg"])))
     return saved
 
 
