@@ -136,17 +136,11 @@ def _rows(query: Statement) -> Steps[list[dict[str, Any]]]:
 
 
 async def _page(
-    store: Writer,
-    where: ConflictFilter,
-    rules: Rules,
-    limit: int,
-    offset: int,
-    *,
-    stored: bool = False,
+    store: Writer, where: ConflictFilter, rules: Rules | None, limit: int, offset: int
 ) -> str:
-    """A page of conflicts (GeoJSON text): found by ``rules`` where they differ from the stored
-    conflicts' (unless ``stored``: the stored ones as they are)."""
-    statement, live = (STORED, False) if stored else await _rules_query(store, rules)
+    """A page of conflicts (GeoJSON text): the stored ones (``rules`` None, or the stored
+    rules), else those ``rules`` find on the spot."""
+    statement, live = (STORED, False) if rules is None else await _rules_query(store, rules)
     query = listing.conflicts(
         where, statement, live=live, internal=True, limit=limit, offset=offset
     )
@@ -213,7 +207,7 @@ ConflictId = Annotated[int, Path(ge=1, lt=2**63, description="The conflict's id"
 )
 async def one_conflict(conflict_id: ConflictId, who: Readers, store: Store) -> Response:
     """One stored conflict as a GeoJSON Feature, as the list has it."""
-    page = await _page(store, ConflictFilter(conflict=conflict_id), Rules(), 1, 0, stored=True)
+    page = await _page(store, ConflictFilter(conflict=conflict_id), None, 1, 0)
     features = json.loads(page)["features"]
     if not features:
         raise Problem(404, f"There is no conflict {conflict_id}.", param="conflict_id")
