@@ -39,6 +39,20 @@ schema = schemathesis.openapi.from_dict(DOCUMENT)
 schema.config.checks.negative_data_rejection.expected_statuses += ["411", "413"]
 
 
+def _unsendable(value: object) -> bool:
+    """An empty object (form style sends nothing for it), or an object or list inside a list (a
+    comma-separated list has no room for one): the server would receive a valid request, or
+    none of this value at all, while Schemathesis counts it as the invalid one it meant."""
+    if isinstance(value, list):
+        return any(isinstance(item, dict | list) for item in value)
+    return value == {}
+
+
+@schema.hook
+def filter_query(context, query) -> bool:
+    return not any(_unsendable(value) for value in (query or {}).values())
+
+
 def test_the_live_server_publishes_this_document(server) -> None:
     assert server.http.get("/openapi.json").json() == DOCUMENT
 
