@@ -19,9 +19,13 @@ from api import (
     config,
     conflicts,
     districts,
+    downloads,
+    feeds,
     health,
     imports,
     layers,
+    oc4ids,
+    ogc,
     openapi,
     pages,
     problems,
@@ -57,6 +61,9 @@ ROUTERS = tuple(
         changes,
         layers,
         districts,
+        oc4ids,
+        downloads,
+        feeds,
         sheet,
         sample_documents,
         auth,
@@ -89,6 +96,7 @@ def create_app(settings: Settings, read_url: str, write_url: str | None = None) 
             else None
         )
         app.state.bodies = BodyCache(settings.cache_mb * 2**20, settings.cache_min_ms / 1000)
+        app.state.geopackages = downloads.GeoPackages()
         yield
         app.state.database.close()
         app.state.health_database.close()
@@ -108,6 +116,9 @@ def create_app(settings: Settings, read_url: str, write_url: str | None = None) 
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router, dependencies=[Depends(strict_query)])
+    # OGC API Features takes each collection's queryables as query parameters: it checks them
+    # itself, per collection.
+    app.include_router(ogc.router)
     app.include_router(pages.router)
     pages.mount_static(app)
     openapi.install(app)

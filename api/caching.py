@@ -109,6 +109,13 @@ def _candidates(header: str | None) -> set[str]:
     return {t.strip().removeprefix("W/") for t in header.split(",")} if header else set()
 
 
+def not_modified(request: Request, tag: str, *, exists: bool = True) -> bool:
+    """Whether the client's copy (``If-None-Match``) is the one ``tag`` names; ``*`` matches
+    only a resource that ``exists``."""
+    wanted = _candidates(request.headers.get("if-none-match"))
+    return tag in wanted or (exists and "*" in wanted)
+
+
 async def cached(
     request: Request,
     media_type: str,
@@ -126,12 +133,11 @@ async def cached(
     version = await request.app.state.data_version.get(db)
     tag = etag(version, request)
     headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}
-    wanted = _candidates(request.headers.get("if-none-match"))
-    if tag in wanted:
+    if not_modified(request, tag, exists=False):
         return Response(status_code=304, headers=headers)
     bodies: BodyCache = request.app.state.bodies
     body = await bodies.body((version, date.today()), tag, lambda: within_budget(produce, db))
-    if "*" in wanted:
+    if not_modified(request, tag):
         return Response(status_code=304, headers=headers)
     if not body and empty_status:
         return Response(status_code=empty_status, headers=headers)

@@ -211,15 +211,21 @@ def city_init(
         str | None, typer.Option(help="Offered languages, the default first: vi,en.")
     ] = None,
     attribution: Annotated[str, typer.Option(help="Whom the boundaries come from.")] = "",
+    licence_name: Pairs = [],  # noqa: B006
+    licence_url: Annotated[
+        str | None, typer.Option(help="The terms of the licence of the data (http or https).")
+    ] = None,
     repair: Annotated[bool, typer.Option(help="Repair invalid rings (make_valid).")] = False,
     drop_sample: Annotated[
         bool, typer.Option(help="Remove the synthetic sample projects of the city before.")
     ] = False,
 ) -> None:
-    """Set the city up in an empty portal: its boundaries, names, languages, money and codes.
+    """Set the city up in an empty portal: its boundaries, names, languages, money, codes and
+    the licence of its data.
 
-    Either a city file (--config), or the options; --name-field, --name and --level-name take
-    LANGUAGE=TEXT and may be repeated (--name vi="Đà Nẵng" --name en="Da Nang")."""
+    Either a city file (--config), or the options; --name-field, --name, --level-name and
+    --licence-name take LANGUAGE=TEXT and may be repeated (--name vi="Đà Nẵng" --name
+    en="Da Nang"). Without --licence-name and --licence-url, the data is under CC BY 4.0."""
     if config is not None:
         chosen = read_city(config)
     else:
@@ -245,6 +251,9 @@ def city_init(
             "languages": languages.split(",") if languages else None,
         }
         values.update({k: v for k, v in given.items() if v is not None})
+        if licence_name or licence_url is not None:
+            licence = {"name": _pairs(licence_name, "--licence-name"), "url": licence_url}
+            values["licence"] = {k: v for k, v in licence.items() if v is not None}
         chosen = parse_city(values, "allimi city init")
     _init_city(_ready_database(), chosen, drop_sample)
 

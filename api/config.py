@@ -37,6 +37,11 @@ class Agency(BaseModel):
     name: Translations
 
 
+class Licence(BaseModel):
+    name: Translations
+    url: str  # its terms
+
+
 class Jurisdiction(BaseModel):
     name: Translations
     languages: list[str]  # the first is the default
@@ -45,6 +50,7 @@ class Jurisdiction(BaseModel):
     levels: list[Translations]  # what each administrative level is called, outermost first
     bounds: tuple[float, float, float, float] | None  # of its districts (EPSG:4326)
     attribution: str  # whom its boundaries come from
+    licence: Licence  # of its published data
 
 
 class Config(BaseModel):
@@ -62,8 +68,8 @@ class Config(BaseModel):
 
 @router.get("/api/config", response_model=Config)
 async def config(request: Request, here: Annotated[City, Depends(city)]) -> Config:
-    """The city (names, languages, currency, extent), labels, thresholds, agencies, the base
-    map, and whether the data is a synthetic sample."""
+    """The city (names, languages, currency, extent, the licence of its data), labels,
+    thresholds, agencies, the base map, and whether the data is a synthetic sample."""
     settings: Settings = request.app.state.settings
     db = await database(request)
     sample = await db.scalar(SHOWS_SAMPLE)
@@ -83,6 +89,7 @@ async def config(request: Request, here: Annotated[City, Depends(city)]) -> Conf
             levels=[here.offered(level) for level in j.levels],
             bounds=here.bounds,
             attribution=j.attribution,
+            licence=Licence(name=here.offered(j.licence.name), url=j.licence.url),
         ),
         languages=j.languages,
         agencies=[Agency(code=a[0], name=here.offered(a[1])) for a in agencies],

@@ -29,7 +29,7 @@ import ctypes
 import ipaddress
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import suppress
 from typing import Any, TypeVar
 
@@ -58,6 +58,10 @@ KEEPALIVES = {  # an idle connection whose path died is noticed within ~20 s
 DROPPED = (psycopg2.OperationalError, psycopg2.InterfaceError)
 T = TypeVar("T")
 BEGIN, COMMIT, ROLLBACK = Query("BEGIN"), Query("COMMIT"), Query("ROLLBACK")
+READ_ONLY = Query("BEGIN READ ONLY")
+# A reader that takes no chunk for this long (a stalled download) loses its cursor: the server
+# ends the session rather than let it hold a connection and a snapshot.
+STALLED_READER = Query("SET LOCAL idle_in_transaction_session_timeout = '60s'")
 SEARCH_PATH = "disclosed,public"  # unqualified names are the published views (migration 0003)
 # One request, one core: PostgreSQL's parallel workers would let a single long public read
 # (a deep page, a city-wide view) take every core from the map's quick ones.
@@ -228,6 +232,28 @@ class Database:
     async def scalar(self, query: Query) -> Any:
         row = await self.first(query)
         return row[0] if row is not None else None
+
+    async def stream(self, query: Query, chunk: int = 1000) -> AsyncGenerator[Rows, None]:
+        """The rows of ``query`` a ``chunk`` at a time, read through a cursor in a read-only
+        transaction: an answer of any size (a city's bulk download) is never held whole, here or
+        in the server's reply. Each fetch has the statement deadline; the slot is held until the
+        last chunk is taken or the consumer stops (a client that hung up), and the client is
+        charged the fetches' time, not its own reading's."""
+        async with statement(self._slots, self._pool_wait_s) as held:
+            declare = Query("DECLARE rows NO SCROLL CURSOR FOR " + query.sql, query.params)
+            conn, opened = await self._first([READ_ONLY, STALLED_READER, declare])
+            try:
+                if isinstance(opened, psycopg2.Error):
+                    raise opened
+                fetch = Query(f"FETCH FORWARD {int(chunk)} FROM rows")
+                while rows := await self._send(conn, [fetch]):
+                    with held.reader_has_it():
+                        yield rows
+                await self._send(conn, [COMMIT])
+            except BaseException:
+                await self._rolled_back(conn)
+                raise
+            self._idle.append(conn)
 
     async def _send(self, conn: Connection, batch: Sequence[Query]) -> Rows:
         """Run ``batch`` on ``conn`` as one message; the last statement's rows."""

@@ -24,8 +24,8 @@ import asyncio
 import math
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
 
@@ -141,16 +141,33 @@ async def within_budget(make: Callable[P, Awaitable[T]], *args: P.args, **kwargs
     return await make(*args, **kwargs)
 
 
-def _charge(client: Client | None, began: float) -> None:
+class Held:
+    """A statement's hold on a connection. A cursor read in chunks waits for its reader between
+    them (``reader_has_it``): that time is not the database's, and is not charged."""
+
+    def __init__(self) -> None:
+        self.began = time.monotonic()
+        self.waited = 0.0
+
+    @contextmanager
+    def reader_has_it(self) -> Iterator[None]:
+        began = time.monotonic()
+        try:
+            yield
+        finally:
+            self.waited += time.monotonic() - began
+
+
+def _charge(client: Client | None, held: Held) -> None:
     if client is not None:
         now = time.monotonic()
-        client.db.spend(max(0.0, now - began - client.free_s), now)
+        client.db.spend(max(0.0, now - held.began - held.waited - client.free_s), now)
 
 
 @asynccontextmanager
 async def statement(
     pool: asyncio.Semaphore, wait_s: float, *, shared: bool = True
-) -> AsyncIterator[None]:
+) -> AsyncIterator[Held]:
     """A slot of ``pool`` for one statement, within the requesting client's own at-once limit
     (and the heavy lane's), waited for at most ``wait_s`` in all: then a 503 problem. The client
     is charged the time the statement holds the slot. A write (``shared=False``) waits for
@@ -174,16 +191,16 @@ async def statement(
                     "Every database connection is busy; try again shortly.",
                     headers=RETRY_AFTER,
                 ) from None
-            began = time.monotonic()
+            hold = Held()
             try:
-                yield
+                yield hold
             except Exception as exc:
                 # the server answered an error (it has a SQLSTATE): it did the work, charge it;
                 # a database that never answered did none, and the client is not to blame
                 if getattr(exc, "pgcode", None):
-                    _charge(client, began)
+                    _charge(client, hold)
                 raise
-            _charge(client, began)
+            _charge(client, hold)
     finally:
         if client is not None:
             client.busy -= 1

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import partial
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
+from fastapi import Depends, Query
 from jinja2 import Environment, FileSystemLoader
 
-from api.city import City
+from api.city import City, city
+from api.problems import Problem
 from geo.formatting import Formatter
 from web import TEMPLATES_DIR
-from web.messages import locale_of, message
+from web.messages import languages, locale_of, message
 
 templates = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, trim_blocks=True, lstrip_blocks=True
@@ -35,3 +38,21 @@ def formatter(lang: str, currency: str, here: City) -> Formatter:
     """Numbers as the language's locale writes them (its messages name it), days in the city's
     time zone."""
     return Formatter(locale_of(lang), currency, ZoneInfo(here.jurisdiction.timezone))
+
+
+async def page_language(
+    here: Annotated[City, Depends(city)],
+    lang: Annotated[
+        str | None,
+        Query(
+            description="Language (default: the city's first, see /api/config)",
+            json_schema_extra={"enum": languages()},
+        ),
+    ] = None,
+) -> str:
+    """The language a page or a feed is written in: ``lang``, any Allimi has messages for
+    (names the city gives in no other appear in its first), else the city's first."""
+    chosen = here.jurisdiction.language if lang is None else lang
+    if chosen not in languages():
+        raise Problem(400, f"lang must be one of {', '.join(languages())}.", param="lang")
+    return chosen

@@ -19,19 +19,19 @@ from zoneinfo import ZoneInfo
 import folium
 import shapely.geometry
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from markupsafe import Markup
 
 from api.caching import cached
 from api.city import City, city
 from api.database import Database
-from api.problems import Problem, documented
+from api.problems import documented
 from api.projects import NOT_FOUND, ProjectCode, disclosure_or_404
-from api.rendering import formatter, in_each, templates, texts
+from api.rendering import formatter, in_each, page_language, templates, texts
 from api.security import allow_inline
 from geo.districts import outline
 from geo.flags import AHEAD_POINTS, BEHIND_POINTS, STALE_DAYS
-from web.messages import languages, messages
+from web.messages import messages
 
 router = APIRouter(tags=["pages"])
 HTML = "text/html"
@@ -149,18 +149,9 @@ async def sheet(
     request: Request,
     code: ProjectCode,
     here: Annotated[City, Depends(city)],
-    lang: Annotated[
-        str | None,
-        Query(
-            description="Language (default: the city's first, see /api/config)",
-            json_schema_extra={"enum": languages()},
-        ),
-    ] = None,
+    lang: Annotated[str, Depends(page_language)],
 ) -> Response:
     """One published project's disclosure as a printable one-page HTML sheet."""
-    lang = lang or here.jurisdiction.language
-    if lang not in languages():
-        raise Problem(400, f"lang must be one of {', '.join(languages())}.", param="lang")
 
     async def produce(db: Database) -> str:
         feature = json.loads(await disclosure_or_404(db, code), parse_float=Decimal)

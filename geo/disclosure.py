@@ -171,7 +171,10 @@ DETAIL = """
                                           ORDER BY c.seq LIMIT 1)) f
                          WHERE f.key = ANY(%(revisable)s)),
             'revisions', (SELECT coalesce(json_agg(json_build_object(
-                              'at', c.at, 'reason', c.content::jsonb ->> 'reason',
+                              -- a change replayed from an imported package: its own date
+                              'at', coalesce((c.content::jsonb -> 'fields' -> 'recorded_at'
+                                              ->> 1)::timestamptz, c.at),
+                              'reason', c.content::jsonb ->> 'reason',
                               'fields', c.content::jsonb -> 'fields') ORDER BY c.seq), '[]')
                           FROM changes c
                           WHERE c.project_code = p.code AND c.action = 'edit'

@@ -14,6 +14,7 @@ import tomllib
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from babel.numbers import list_currencies
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -28,6 +29,9 @@ from web.messages import languages as languages_offered
 
 SEOUL = DATA_DIR / "seoul" / "city.toml"
 CODE_PREFIX = re.compile(r"^[A-Z][A-Z0-9]{0,11}$")
+# The licence of a city that names none: the open licence most open-data portals use, which
+# asks for attribution only
+CC_BY, CC_BY_URL = "CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/"
 
 Translations = dict[str, str]  # language -> text
 
@@ -66,6 +70,38 @@ class CategoryConfig(Strict):
     _languages = field_validator("label", mode="before")(_check_languages)
 
 
+class Licence(Strict):
+    """The licence the city publishes its data under."""
+
+    name: Translations = Field(description="Language -> its name.")
+    url: str = Field(description="Its terms (http or https).")
+
+    _languages = field_validator("name", mode="before")(_check_languages)
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, values: Translations) -> Translations:
+        if not values:
+            raise ValueError("the licence has no name; give it in at least one language")
+        empty = [lang for lang, text_ in values.items() if not text_.strip()]
+        if empty:
+            raise ValueError(f"the name in {empty[0]!r} is empty")
+        return values
+
+    @field_validator("url")
+    @classmethod
+    def _web(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http or https URL")
+        return value
+
+
+def _cc_by(city: dict[str, Any]) -> Licence:
+    """CC BY 4.0, under that name in each of the city's languages."""
+    return Licence(name=dict.fromkeys(city["languages"], CC_BY), url=CC_BY_URL)
+
+
 class City(Strict):
     """What ``allimi city init`` takes (the TOML file's keys)."""
 
@@ -82,6 +118,11 @@ class City(Strict):
         default=None, description="The demo's catalogue of real agencies (seoul), if any."
     )
     categories: list[CategoryConfig] = Field(default_factory=list)
+    licence: Licence = Field(
+        default_factory=_cc_by,
+        description=f"The licence of the published data; when none is named, {CC_BY} "
+        f"({CC_BY_URL}), so named in every language.",
+    )
 
     _languages = field_validator("name", mode="before")(_check_languages)
 
@@ -127,7 +168,7 @@ class City(Strict):
     @model_validator(mode="after")
     def _default_language_given(self) -> City:
         default = self.languages[0]
-        named = {"the city's name": self.name}
+        named = {"the city's name": self.name, "the licence's name": self.licence.name}
         for n, level in enumerate(self.levels, 1):
             named[f"level {n}'s label"] = level.label
             named[f"level {n}'s name field"] = level.name
@@ -204,14 +245,15 @@ def init_city(conn: Connection, city: City, *, drop_sample: bool = False) -> int
         text(
             """
             INSERT INTO jurisdiction (name, languages, currency, timezone, code_prefix, levels,
-                                      attribution, demo_catalogue)
+                                      attribution, demo_catalogue, licence)
             VALUES (CAST(:name AS jsonb), :languages, :currency, :timezone, :prefix,
-                    CAST(:levels AS jsonb), :attribution, :catalogue)
+                    CAST(:levels AS jsonb), :attribution, :catalogue, CAST(:licence AS jsonb))
             ON CONFLICT (singleton) DO UPDATE SET
                 name = excluded.name, languages = excluded.languages,
                 currency = excluded.currency, timezone = excluded.timezone,
                 code_prefix = excluded.code_prefix, levels = excluded.levels,
-                attribution = excluded.attribution, demo_catalogue = excluded.demo_catalogue
+                attribution = excluded.attribution, demo_catalogue = excluded.demo_catalogue,
+                licence = excluded.licence
             """
         ),
         {
@@ -223,6 +265,7 @@ def init_city(conn: Connection, city: City, *, drop_sample: bool = False) -> int
             "levels": json.dumps([level.label for level in city.levels], ensure_ascii=False),
             "attribution": city.attribution,
             "catalogue": city.demo_catalogue,
+            "licence": city.licence.model_dump_json(),
         },
     )
     store_vocabulary(
@@ -244,6 +287,7 @@ class Jurisdiction(Strict):
     levels: list[Translations]
     attribution: str
     demo_catalogue: str | None
+    licence: Licence
 
     @property
     def language(self) -> str:
@@ -257,7 +301,7 @@ class Jurisdiction(Strict):
 
 STORED = (
     "SELECT name, languages, currency, timezone, code_prefix, levels, attribution, "
-    "demo_catalogue FROM jurisdiction"
+    "demo_catalogue, licence FROM jurisdiction"
 )
 
 

@@ -76,6 +76,13 @@ class Jurisdiction(Base):
     levels: Mapped[list[Translations]] = mapped_column(JSONB)
     attribution: Mapped[str] = mapped_column(Text, server_default="")
     demo_catalogue: Mapped[str | None] = mapped_column(Text)
+    licence: Mapped[dict] = mapped_column(
+        JSONB,
+        server_default=text(
+            """'{"name": {"en": "CC BY 4.0"}, """
+            """"url": "https://creativecommons.org/licenses/by/4.0/"}'::jsonb"""
+        ),
+    )
 
     __table_args__ = (
         CheckConstraint("singleton", name="singleton"),

@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from api import pages
+from api import ogc, pages
 from api.app import ROUTERS
 
 ROUTES = [
     route
-    for router in (*ROUTERS, pages.router)
+    for router in (*ROUTERS, ogc.router, pages.router)
     for route in router.routes
     if isinstance(route, APIRoute)
 ]

@@ -55,6 +55,10 @@ def test_the_config_is_the_citys(danang_server) -> None:
     lons, lats = [c[0] for c in corners], [c[1] for c in corners]
     expected = [min(lons), min(lats), max(lons), max(lats)]
     assert j["bounds"] == pytest.approx(expected, abs=1e-6)
+    assert j["licence"] == {  # the city names none
+        "name": {"vi": "CC BY 4.0", "en": "CC BY 4.0"},
+        "url": "https://creativecommons.org/licenses/by/4.0/",
+    }
     assert config["categories"]["road"]["label"] == {"vi": "Đường bộ", "en": "Road"}
     assert config["statuses"]["implementation"]["label"] == {
         "vi": "Đang thi công",

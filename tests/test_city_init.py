@@ -14,6 +14,7 @@ import pytest
 from shapely.geometry import Point, box
 from sqlalchemy import text
 
+from geo.jurisdiction import SEOUL, read_city
 from geo.settings import DATA_DIR
 from geo.store import migrate
 from geo.store.database import engine_for
@@ -26,6 +27,10 @@ DANANG_OPTIONS = [
     "--languages", "vi,en", "--name", "vi=Thành phố Đà Nẵng", "--name", "en=Da Nang",
     "--level-name", "vi=Phường", "--level-name", "en=Ward",
 ]  # fmt: skip
+CC_BY = {
+    "name": {"vi": "CC BY 4.0", "en": "CC BY 4.0"},
+    "url": "https://creativecommons.org/licenses/by/4.0/",
+}
 
 
 def allimi(url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -92,6 +97,8 @@ def test_a_city_from_its_file_with_nested_levels(portal: str, files: Path) -> No
     assert city == [
         (danang.CITY_NAME, ["vi", "en"], "VND", "Asia/Ho_Chi_Minh", "DN", list(danang.LEVELS))
     ]
+    # the file names no licence: CC BY 4.0, under that name in each of the city's languages
+    assert _rows(portal, "SELECT licence FROM jurisdiction") == [(CC_BY,)]
     labels = _rows(portal, "SELECT label FROM categories WHERE code = 'road'")
     assert labels == [({"vi": "Đường bộ", "en": "Road"},)]
     statuses = _rows(portal, "SELECT label::text FROM terms")
@@ -115,10 +122,68 @@ def test_a_city_from_options_alone(portal: str, files: Path) -> None:
     done = allimi(
         portal, "city", "init", "--boundaries", str(gpkg), "--code-field", "ma_phuong",
         "--name-field", "vi=ten_phuong", "--name-field", "en=ten_phuong_en", *DANANG_OPTIONS,
+        "--licence-name", "vi=Giấy phép dữ liệu mở", "--licence-name", "en=Open data licence",
+        "--licence-url", "https://data.danang.example/licence",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert _rows(portal, "SELECT count(*), min(level), max(level) FROM districts") == [(4, 1, 1)]
     assert _rows(portal, "SELECT levels FROM jurisdiction") == [([{"vi": "Phường", "en": "Ward"}],)]
+    licence = {
+        "name": {"vi": "Giấy phép dữ liệu mở", "en": "Open data licence"},
+        "url": "https://data.danang.example/licence",
+    }
+    assert _rows(portal, "SELECT licence FROM jurisdiction") == [(licence,)]
+
+
+def test_seoul_publishes_under_the_korea_open_government_license(portal: str) -> None:
+    assert allimi(portal, "city", "init", "--config", str(SEOUL)).returncode == 0
+    licence = {
+        "name": {
+            "ko": "공공누리 제1유형 (출처표시)",
+            "en": "Korea Open Government License Type 1 (attribution)",
+        },
+        "url": "https://www.kogl.or.kr/info/licenseType1.do",
+    }
+    assert read_city(SEOUL).licence.model_dump() == licence
+    assert _rows(portal, "SELECT licence FROM jurisdiction") == [(licence,)]
+
+
+@pytest.mark.parametrize(
+    ("licence", "phrases"),
+    [
+        (
+            'name = { vi = "Giấy phép" }\nurl = "ftp://data.danang.example/licence"',
+            ["danang.toml: licence.url: 'ftp://data.danang.example/licence' is not an http"],
+        ),
+        ('name = { vi = "Giấy phép" }\nurl = "data.danang.example"', ["licence.url:", "http"]),
+        ('name = { vi = "Giấy phép" }', ["licence.url: Field required"]),
+        (
+            'name = { vi = " ", en = "Licence" }\nurl = "https://data.danang.example"',
+            ["licence.name: the name in 'vi' is empty"],
+        ),
+        ('name = {}\nurl = "https://data.danang.example"', ["licence.name:", "no name"]),
+        (
+            'name = { en = "Licence" }\nurl = "https://data.danang.example"',
+            ["the licence's name is not given in the default language 'vi'"],
+        ),
+    ],
+    ids=["ftp", "no scheme", "no url", "empty name", "no name", "not in the default language"],
+)
+def test_a_bad_licence_is_refused_naming_the_field(
+    portal: str, files: Path, licence: str, phrases: list[str]
+) -> None:
+    with files.open("a", encoding="utf-8") as city:
+        city.write(f"\n[licence]\n{licence}\n")
+    _refused(allimi(portal, "city", "init", "--config", str(files)), portal, *phrases)
+
+
+def test_a_bad_licence_url_option_is_refused(portal: str, files: Path) -> None:
+    done = allimi(
+        portal, "city", "init", "--boundaries", str(files.with_name("phuong.gpkg")),
+        "--code-field", "ma_phuong", "--name-field", "vi=ten_phuong", *DANANG_OPTIONS,
+        "--licence-name", "vi=Giấy phép", "--licence-url", "javascript:alert(1)",
+    )  # fmt: skip
+    _refused(done, portal, "licence.url: 'javascript:alert(1)' is not an http or https URL")
 
 
 def test_invalid_rings_are_repaired_only_on_request(portal: str) -> None:

@@ -16,12 +16,15 @@ from typing import Any
 import geopandas as gpd
 import pytest
 import shapely
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from geo.imports import ImportRefused
+from geo.imports.history import REWRITE
+from geo.imports.identity import OWN_PROJECT
 from geo.imports.mapping import Mapping
 from geo.imports.oc4ids import default_mapping
 from geo.imports.source import SNIFF_BYTES, open_source
+from geo.oc4ids import oc4ids_settings
 from geo.settings import DATA_DIR, Settings
 from geo.vocab import CATEGORIES
 from tests.conftest import TEST_DB, seoul_agencies
@@ -95,12 +98,28 @@ def example_project() -> dict[str, Any]:
     return project
 
 
-def in_seoul(project: dict[str, Any], *, latitude_first: bool) -> dict[str, Any]:
-    """``project`` with its locations moved to ``PLACES`` and its budget in won."""
+def in_currency(value: Any, currency: str) -> None:
+    """Every amount of ``value`` (the example's are in pounds) said to be in ``currency``."""
+    if isinstance(value, dict):
+        if "currency" in value:
+            value["currency"] = currency
+        for inner in value.values():
+            in_currency(inner, currency)
+    elif isinstance(value, list):
+        for inner in value:
+            in_currency(inner, currency)
+
+
+def in_seoul(
+    project: dict[str, Any], *, latitude_first: bool, currency: str = "KRW"
+) -> dict[str, Any]:
+    """``project`` with its locations moved to ``PLACES`` and its money in won (or
+    ``currency``)."""
     moved = copy.deepcopy(project)
     for location, (lon, lat) in zip(moved["locations"], PLACES, strict=False):
         location["geometry"]["coordinates"] = [lat, lon] if latitude_first else [lon, lat]
-    moved["budget"]["amount"] = {"amount": 4_000_000_000, "currency": "KRW"}
+    in_currency(moved, currency)
+    moved["budget"]["amount"]["amount"] = 4_000_000_000
     return moved
 
 
@@ -147,7 +166,9 @@ def test_an_oc4ids_package_written_latitude_first_is_reported_then_swapped(
         "planned_start": date(2016, 1, 1),
         "planned_end": date(2018, 12, 10),
     }
-    assert log_actions(db) == ["create", "import"]
+    # made, its construction contract's two changes, and the planned dates as the package
+    # gives them (the contract's period is not the project's)
+    assert log_actions(db) == ["create", "edit", "edit", "edit", "import"]
 
 
 def test_package_rows_outside_the_vocabularies_are_rejected(db: Engine, tmp_path: Path) -> None:
@@ -159,8 +180,7 @@ def test_package_rows_outside_the_vocabularies_are_rejected(db: Engine, tmp_path
         "status": "decommissioned",  # OC4IDS's, not Allimi's
         "sector": ["waterAndWaste"],  # water and sewer both
     }
-    pounds = copy.deepcopy(good)
-    pounds["id"], pounds["budget"]["amount"]["currency"] = "pounds", "GBP"
+    pounds = {**in_seoul(example_project(), latitude_first=False, currency="GBP"), "id": "pounds"}
     path = write_package(tmp_path / "package.json", [good, nowhere, foreign, pounds])
     report = imported(db, path, Mapping())
     assert (report.rows, report.new, report.applied) == (4, 1, False)
@@ -184,6 +204,175 @@ def test_package_rows_outside_the_vocabularies_are_rejected(db: Engine, tmp_path
     ]
     assert stored(db) == {}
     assert log_actions(db) == []
+
+
+def test_a_package_brings_its_parties_progress_documents_and_history(
+    db: Engine, tmp_path: Path
+) -> None:
+    """The example's lists: its contractor and supervisor, the public authority's contact,
+    the construction contract's value now, a progress report per actual observation (planned
+    as the forecast then stood), its documents with a URL, and its contract's changes in the
+    log with their reasons and dates."""
+    project = in_seoul(example_project(), latitude_first=False)
+    report = imported(db, write_package(tmp_path / "package.json", [project]), Mapping())
+    assert (report.new, report.rejected) == (1, [])
+    found = imported_projects(
+        db, "contractor, supervisor, officer_name, officer_phone, contract_value, address, "
+        "progress_actual, progress_planned, spent, actual_start, actual_end",
+    )[project["id"]]  # fmt: skip
+    assert found == {
+        "source_key": project["id"],
+        "contractor": "Concrete Motorways Construction",
+        "supervisor": "Expert Motorway Supervisors",
+        "officer_name": "Motorways Manager",
+        "officer_phone": "+44 0123 456 7890",
+        "contract_value": Decimal("35250000.00"),  # 29,000,000 as first known, then changed
+        "address": "Patcham Interchange, New Road",
+        "progress_actual": Decimal("100.00"),
+        "progress_planned": Decimal("100.00"),
+        "spent": Decimal("0.00"),
+        "actual_start": date(2017, 1, 1),
+        "actual_end": date(2018, 12, 10),
+    }
+    with db.connect() as conn:
+        reports = conn.execute(
+            text("SELECT reported_on, actual, planned, state FROM progress_reports ORDER BY 1")
+        ).all()
+        documents = conn.execute(text("SELECT document_type FROM documents ORDER BY id")).all()
+        edits = conn.execute(
+            text("SELECT content::jsonb FROM changes WHERE action = 'edit' ORDER BY seq")
+        ).scalars().all()  # fmt: skip
+    assert [tuple(r) for r in reports] == [
+        (date(2018, 1, 7), 50, 50, "approved"),
+        (date(2018, 8, 7), 75, 100, "approved"),  # the forecast of 2018-07-01
+        (date(2018, 12, 1), 100, 100, "approved"),
+    ]
+    assert [d for (d,) in documents] == [
+        "procurementPlan",
+        "environmentalImpact",
+        "budgetApproval",
+    ]  # the fourth has no URL
+    modifications = project["contractingProcesses"][0]["summary"]["modifications"]
+    assert [(e["reason"], e["fields"].get("recorded_at")) for e in edits] == [
+        (modifications[0]["rationale"], [None, modifications[0]["date"]]),
+        (modifications[2]["rationale"], [None, modifications[2]["date"]]),
+        ("import of package.json (sha256 " + report.sha256[:12] + ")", None),
+    ]  # the scope change changes no field
+    assert edits[0]["fields"]["planned_end"] == ["2018-07-01", "2018-12-01"]
+    assert edits[1]["fields"]["contract_value"] == ["29000000", "35250000"]
+    assert edits[2]["fields"] == {"planned_end": ["2018-12-01", "2018-12-10"]}
+
+
+def test_a_package_adds_reports_and_documents_but_never_rewrites_one(
+    db: Engine, tmp_path: Path
+) -> None:
+    project = in_seoul(example_project(), latitude_first=False)
+    imported(db, write_package(tmp_path / "package.json", [project]), Mapping())
+    later = copy.deepcopy(project)
+    (physical,) = later["metrics"]
+    physical["observations"].append(
+        {"id": "4", "measure": "100", "period": {"endDate": "2019-01-31T00:00:00Z"}}
+    )
+    later["documents"].append(
+        {
+            "id": "photo",
+            "documentType": "illustration",
+            "title": "Opening day",
+            "url": "https://example.com/open.jpg",
+        }
+    )
+    report = imported(db, write_package(tmp_path / "later.json", [later]), Mapping())
+    assert (report.new, report.changed, report.rejected) == (0, 1, [])
+    assert report.changes[0]["fields"] == ["reports", "documents"]
+    with db.connect() as conn:
+        (gained,) = conn.execute(
+            text(
+                "SELECT content::jsonb -> 'fields' FROM changes WHERE action = 'edit' "
+                "ORDER BY seq DESC LIMIT 1"
+            )
+        ).scalars()
+    assert gained == {"reports": [None, ["2019-01-31"]],
+                      "documents": [None, ["https://example.com/open.jpg"]]}  # fmt: skip
+    rewritten = copy.deepcopy(later)
+    rewritten["metrics"][0]["observations"][0]["measure"] = "55"
+    refused = imported(db, write_package(tmp_path / "rewritten.json", [rewritten]), Mapping())
+    assert refused.rejected == [
+        (1, "reports", f"the project's report of 2018-01-07 (approved) says otherwise; {REWRITE}")
+    ]
+
+
+def test_a_package_with_unreadable_lists_is_refused_by_row_and_place(
+    db: Engine, tmp_path: Path
+) -> None:
+    project = in_seoul(example_project(), latitude_first=False)
+    project["documents"][0]["documentType"] = "snapshot"
+    project["metrics"][0]["observations"][0]["measure"] = "150"
+    project["contractingProcesses"][0]["summary"]["contractValue"]["currency"] = "USD"
+    project["allimi"] = {"sample": True}  # a demo's
+    report = imported(db, write_package(tmp_path / "package.json", [project]), Mapping())
+    assert report.rejected == [
+        (1, "allimi.sample", "it is a synthetic sample project, not a real one"),
+        (1, "contractingProcesses[construction].contractValue",
+         "it is in USD, not KRW as the budget"),
+        (1, "documents[1]", "'snapshot' is no documentType of OC4IDS"),
+        (1, "metrics[physicalProgress]",
+         "observation 1: Input should be less than or equal to 100"),
+    ]  # fmt: skip
+    assert stored(db) == {}
+
+
+def test_a_package_of_the_wrong_shape_is_refused_by_row_and_place(
+    db: Engine, tmp_path: Path
+) -> None:
+    """Lists and objects where the standard has none are read as far as they hold what it
+    says, and what is wrong is named: nothing fails, nothing is stored."""
+    project = in_seoul(example_project(), latitude_first=False)
+    construction = project["contractingProcesses"][0]["summary"]
+    project.update(parties=[{"id": ["x"]}, "p"], forecasts="x", allimi="s")
+    construction["suppliers"] = "x"
+    construction["modifications"] = [
+        {"date": {"x": 1}, "oldContractPeriod": "x", "newContractPeriod": {"endDate": "soon"}},
+        5,
+        {"date": "2020-01-01T00:00:00Z", "rationale": 7, "newContractValue": {"amount": 1}},
+        {"allimi": 3, "oldContractValue": {"amount": [1]}},
+    ]
+    project["metrics"] = [
+        {"id": "physicalProgress", "observations": [{"period": "x", "measure": {}},
+                                                    {"period": {"endDate": 5}, "measure": 5}]},
+        3,
+    ]  # fmt: skip
+    project["documents"] = [{"url": 5}, {"url": "https://x.test", "documentType": ["a"]}]
+    report = imported(db, write_package(tmp_path / "package.json", [project]), Mapping())
+    assert report.rejected == [
+        (1, "documents[2]", "['a'] is no documentType of OC4IDS"),
+        (1, "metrics[physicalProgress]",
+         "observation 1: Decimal input should be an integer, float, string or Decimal object"),
+        (1, "metrics[physicalProgress]", "observation 2: no date"),
+        (1, "modifications[1]", "its date or its contract periods' dates are no dates"),
+        (1, "modifications[3]", "its rationale is no text"),
+        (1, "modifications[4]",
+         "Decimal input should be an integer, float, string or Decimal object"),
+    ]  # fmt: skip
+    assert stored(db) == {}
+
+
+def test_a_project_of_this_portals_own_id_keeps_its_code(db: Engine, tmp_path: Path) -> None:
+    """A project exported by this portal (or the one it replaces) keeps its code, and others
+    are numbered after it; one id twice is refused."""
+    foreign = in_seoul(example_project(), latitude_first=False)  # planned from 2016
+    own = {**copy.deepcopy(foreign), "id": f"{oc4ids_settings().prefix}-SEOUL-2016-000007"}
+    report = imported(db, write_package(tmp_path / "package.json", [foreign, own]), Mapping())
+    assert (report.new, report.rejected) == (2, [])
+    codes = {key: row["code"] for key, row in imported_projects(db, "code").items()}
+    assert codes == {foreign["id"]: "SEOUL-2016-000008", own["id"]: "SEOUL-2016-000007"}
+    taken = {**own, "id": f"{oc4ids_settings().prefix}-SEOUL-2016-000008"}  # the foreign one's
+    again = imported(db, write_package(tmp_path / "again.json", [own, taken, taken]), Mapping())
+    assert again.rejected == [
+        (2, "id", OWN_PROJECT.format(code="SEOUL-2016-000008")),
+        (3, "id", OWN_PROJECT.format(code="SEOUL-2016-000008")),
+        (3, "id", "the same id as row 2"),
+        (3, "id", "the same key as row 2"),
+    ]
 
 
 def test_the_shipped_example_reads_as_a_table(tmp_path: Path) -> None:
@@ -215,6 +404,14 @@ def test_the_shipped_example_reads_as_a_table(tmp_path: Path) -> None:
         "environment.abatementCost.amount", "environment.abatementCost.currency",
         "environment.inProtectedArea",
         "policyAlignment.policies", "policyAlignment.description",
+        # read from its lists
+        "contractingProcesses[construction].supplier",
+        "contractingProcesses[supervision].supplier",
+        "parties[publicAuthority].contactPoint.name",
+        "parties[publicAuthority].contactPoint.telephone",
+        "locations[].address.streetAddress",
+        "contractingProcesses[construction].contractValue",
+        "metrics[physicalProgress]", "forecasts[physicalProgress]",
     ]  # fmt: skip
     (rows,) = list(source.rows())
     row = rows.iloc[0]

@@ -156,11 +156,17 @@ def test_a_seoul_database_keeps_its_names_and_becomes_seoul(scratch_db: str) -> 
     with engine.connect() as conn:
         district = conn.execute(text("SELECT name, level, parent_code FROM districts")).one()
         agency = conn.execute(text("SELECT name FROM agencies")).scalar_one()
-        city = conn.execute(text("SELECT name, languages, currency FROM jurisdiction")).one()
+        city = conn.execute(
+            text("SELECT name, languages, currency, licence FROM jurisdiction")
+        ).one()
         road = conn.execute(text("SELECT label FROM categories WHERE code = 'road'")).scalar()
     assert tuple(district) == ({"ko": "종로구", "en": "Jongno-gu"}, 1, None)
     assert agency == {"ko": "종로구청", "en": "Jongno-gu Office"}
-    assert tuple(city) == ({"ko": "서울특별시", "en": "Seoul"}, ["ko", "en"], "KRW")
+    cc_by = {
+        "name": {"ko": "CC BY 4.0", "en": "CC BY 4.0"},
+        "url": "https://creativecommons.org/licenses/by/4.0/",
+    }  # a city set up before it could name a licence
+    assert tuple(city) == ({"ko": "서울특별시", "en": "Seoul"}, ["ko", "en"], "KRW", cc_by)
     assert road == {"ko": "도로", "en": "Road"}
 
     migrate.downgrade(scratch_db, "0003")

@@ -3,8 +3,9 @@
 ``source`` opens a file by its content (GeoJSON, GeoPackage, zipped Shapefile, KML, CSV in
 UTF-8 or CP949/EUC-KR through pyogrio; OC4IDS packages through ``oc4ids``); ``mapping`` is the
 declarative field mapping from a file's columns to a project's fields, and suggests one from
-the column names and sample values; ``load`` stages, checks, compares and applies the rows;
-``jobs`` runs an import sent to the API.
+the column names and sample values; ``load`` stages, checks, compares and applies the rows,
+and ``history`` what a package's projects bring beside them; ``jobs`` runs an import sent to
+the API.
 """
 
 from geo.errors import AllimiError

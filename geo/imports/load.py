@@ -9,6 +9,9 @@
 4. A dry run stops there. A real run, only when no row is rejected, inserts and updates in the
    caller's transaction and logs one entry per changed public project plus one for the import;
    running the same file again finds every row unchanged and writes nothing.
+
+What an OC4IDS package's projects bring beside their fields (reports, documents, the history
+of their changes) is staged, compared and applied alongside (``history``).
 """
 
 from __future__ import annotations
@@ -29,12 +32,13 @@ from geo.changelog import Change, append_all
 from geo.conflicts import find
 from geo.conflicts.store import recheck_of
 from geo.geometry_input import CRS, Limits, UnknownCRS, srid_of
-from geo.imports import ImportRefused, oc4ids
+from geo.imports import ImportRefused, history, identity, oc4ids
 from geo.imports.mapping import Mapping, refused
 from geo.imports.report import Report
 from geo.imports.rows import STAGED, TYPES, Rows, copy_line, geometries, unread
 from geo.imports.source import Source, open_source
 from geo.jurisdiction import STORED, Jurisdiction, district_of
+from geo.oc4ids import oc4ids_settings
 from geo.project_writes import (
     COLUMNS,
     FIELDS,
@@ -80,7 +84,8 @@ def _stage(conn: Connection) -> Any:
             row int PRIMARY KEY, key text NOT NULL, agency text,
             {", ".join(f"{n} {TYPES[n]}" for n in FIELDS if n != "agency")},
             srid int, source geometry, geom geometry(Geometry, 4326), district text,
-            problem text, swapped boolean NOT NULL DEFAULT false
+            problem text, swapped boolean NOT NULL DEFAULT false,
+            code text  -- the code it keeps (``identity``)
         ) ON COMMIT DROP
         """
     )
@@ -139,8 +144,11 @@ def import_file(
     with tempfile.TemporaryDirectory(prefix="allimi-import-") as scratch:
         source = open_source(path, Path(scratch), layer=options.layer,
                              max_bytes=max_bytes or settings.import_max_bytes)  # fmt: skip
-        if source.kind == oc4ids.KIND and mapping == Mapping():
-            mapping = oc4ids.default_mapping(categories)
+        package = source.reader if isinstance(source.reader, oc4ids.Package) else None
+        if package is not None and mapping == Mapping():
+            mapping = oc4ids.default_mapping(
+                categories, source.columns(), by_authority=options.agency is None
+            )
         rows = Rows(mapping, options.agency, set(categories), agencies, city.currency)
         _check_columns(source, mapping)
         cursor = _stage(conn)
@@ -166,6 +174,7 @@ def import_file(
             cursor.copy_expert(f"COPY import_rows ({', '.join(STAGED)}) FROM STDIN", buffer)
             if progress:
                 progress(rows.count)
+        rows.rejected += history.stage(conn, cursor, package)
     report.rows = rows.count
     conn.exec_driver_sql("ANALYZE import_rows")  # the planner's count of rows, for the joins
     limits = Limits.of(settings)
@@ -196,7 +205,7 @@ def import_file(
     _compare(conn, report)
     if not report.rejected and not options.dry_run:
         if report.new or report.changed:  # the same file again writes and logs nothing
-            _apply(conn, report, city.code_prefix, city.currency, options)
+            _apply(conn, report, city.code_prefix, city.currency, options, package)
         report.applied = True
     report.seconds = time.monotonic() - began
     return report
@@ -250,6 +259,8 @@ def _compare(conn: Connection, report: Report) -> None:
     refused where the project they match may not become what they say."""
     conn.exec_driver_sql(MATCHED)
     conn.exec_driver_sql("ANALYZE import_matches")
+    identity.keep(conn, report, oc4ids_settings().prefix)
+    history.compare(conn, report)
     raw = conn.connection.dbapi_connection
     refused = {number for number, _, _ in report.rejected}
     for row in _streamed(raw, CHANGED_MATCHES, "import_changed"):
@@ -268,12 +279,14 @@ def _compare(conn: Connection, report: Report) -> None:
 
 
 _NAMES = [n for n in FIELDS if n != "agency"]
-# New rows: coded PREFIX-YEAR-NNNNNN after the last code of their planned start's year
+# New rows: coded PREFIX-YEAR-NNNNNN after the last code of their planned start's year, but
+# for those that keep theirs (``identity``)
 INSERT_NEW = f"""
     INSERT INTO projects AS p (code, currency, district_code, updated_at, geom, source_key,
                                agency_code, {", ".join(_NAMES)})
-    SELECT %(prefix)s || '-' || l.y || '-'
-               || lpad((l.n + row_number() OVER (PARTITION BY l.y ORDER BY s.row))::text, 6, '0'),
+    SELECT coalesce(s.code, %(prefix)s || '-' || l.y || '-' || lpad((l.n + count(*)
+               FILTER (WHERE s.code IS NULL) OVER (PARTITION BY l.y ORDER BY s.row))::text,
+               6, '0')),
            %(currency)s, s.district, now(), s.geom, s.key, s.agency,
            {", ".join(f"s.{n}" for n in _NAMES)}
     FROM import_rows s JOIN import_matches m USING (row)
@@ -281,10 +294,14 @@ INSERT_NEW = f"""
       ON l.y = extract(year FROM s.planned_start)::int
     WHERE m.id IS NULL ORDER BY s.row
 """  # noqa: S608 - declared columns
-# The public projects the import made, as the log's baseline has them, in the file's order
+# The public projects the import made, as the log's baseline has them, in the file's order,
+# with the reports and documents they came with (``history``)
+GAINED = "a.reports AS added_reports, a.documents AS added_documents"
 CREATED = f"""
-    SELECT {COLUMNS} FROM import_rows s JOIN import_matches m USING (row)
+    SELECT {COLUMNS}, s.row AS import_row, {GAINED}
+    FROM import_rows s JOIN import_matches m USING (row)
     JOIN projects p ON p.agency_code = s.agency AND p.source_key = s.key
+    LEFT JOIN import_added a ON a.row = s.row
     WHERE m.id IS NULL AND p.published ORDER BY s.row
 """  # noqa: S608 - declared columns
 # The projects an import changes, locked (keeping their keys: conflicts refer to them, see
@@ -309,7 +326,10 @@ TOUCHED = """
     USING (row) JOIN projects p ON p.agency_code = s.agency AND p.source_key = s.key
     WHERE m.id IS NULL OR cardinality(m.fields) > 0"""
 WAS = "SELECT * FROM import_before ORDER BY id"
-IS = f"SELECT {COLUMNS} FROM projects p JOIN import_before b USING (id) ORDER BY p.id"  # noqa: S608
+IS = f"""
+    SELECT {COLUMNS}, {GAINED} FROM projects p JOIN import_before b USING (id)
+    LEFT JOIN import_added a ON a.id = p.id ORDER BY p.id
+"""  # noqa: S608 - declared columns
 
 
 def _streamed(raw: Any, sql: str, name: str, size: int = 5000) -> Iterator[dict[str, Any]]:
@@ -327,28 +347,41 @@ def _streamed(raw: Any, sql: str, name: str, size: int = 5000) -> Iterator[dict[
         cursor.close()
 
 
-def _logged(raw: Any, report: Report, options: Options) -> Iterator[Change]:
+def _logged(
+    raw: Any, report: Report, options: Options, package: oc4ids.Package | None
+) -> Iterator[Change]:
     """The change-log entries of an applied import: a ``create`` for each public project it
-    made, an ``edit`` (or ``publish``) for each it changed, then the import's own."""
-    reason = f"import of {report.file} (sha256 {report.sha256[:12]})"
+    made (followed by its history, ``history.created``), an ``edit`` (or ``publish``) for
+    each it changed, then the import's own."""
+    source = f"{report.file} (sha256 {report.sha256[:12]})"
+    reason = f"import of {source}"
     for row in _streamed(raw, CREATED, "import_created"):
-        yield Change("create", row["code"], row["agency"], options.role, baseline_of(row), reason)
+        revisions = package.histories[row["import_row"] - 1].revisions if package else []
+        yield from history.created(row, revisions, options.role, reason, source)
     pairs = zip(_streamed(raw, WAS, "import_was"), _streamed(raw, IS, "import_is"), strict=True)
     for before, row in pairs:
         was, now = record_of(before), record_of(row)
         differ = {k: (shown(k, was[k]), shown(k, now[k])) for k in now if was[k] != now[k]}
+        differ.update(history.gained(row))
         if before["published"] and differ:
             yield Change("edit", row["code"], row["agency"], options.role, differ, reason)
         elif row["published"] and not before["published"]:
-            yield Change("publish", row["code"], row["agency"], options.role, baseline_of(row),
-                         reason)  # fmt: skip
+            yield Change("publish", row["code"], row["agency"], options.role,
+                         {**baseline_of(row), **history.gained(row)}, reason)  # fmt: skip
     counts = {"new": report.new, "changed": report.changed, "unchanged": report.unchanged}
     yield Change("import", None, options.agency, options.role,
                  {"file": (None, report.file), "sha256": (None, report.sha256),
                   **{k: (None, v) for k, v in counts.items()}}, reason)  # fmt: skip
 
 
-def _apply(conn: Connection, report: Report, prefix: str, currency: str, options: Options) -> None:
+def _apply(
+    conn: Connection,
+    report: Report,
+    prefix: str,
+    currency: str,
+    options: Options,
+    package: oc4ids.Package | None,
+) -> None:
     years = (
         conn.exec_driver_sql(
             "SELECT DISTINCT extract(year FROM planned_start)::int FROM import_rows s "
@@ -360,20 +393,27 @@ def _apply(conn: Connection, report: Report, prefix: str, currency: str, options
     last = []
     for year in years:  # numbered after the year's last code, under a create's own lock
         found = code_lock(year) + last_number(prefix, year)
-        last.append(conn.exec_driver_sql(found.sql, found.params).scalar_one())
+        kept = identity.last_kept(prefix, year)
+        last.append(
+            max(
+                conn.exec_driver_sql(found.sql, found.params).scalar_one(),
+                conn.exec_driver_sql(kept.sql, kept.params).scalar_one(),
+            )
+        )
     conn.exec_driver_sql(
         INSERT_NEW, {"prefix": prefix, "currency": currency, "years": years, "last": last}
     )
     conn.exec_driver_sql(BEFORE)
     conn.exec_driver_sql(UPDATE_CHANGED)
     conn.exec_driver_sql(TOUCHED)
+    history.add(conn)
     touched = recheck_of(Query("(SELECT ids FROM import_touched)::bigint[]"), find.ids([], "zones"))
     conn.exec_driver_sql(touched.sql, touched.params)
     raw = conn.connection.dbapi_connection
     assert raw is not None
     cursor = raw.cursor()
     try:
-        append_all(cursor, _logged(raw, report, options))
+        append_all(cursor, _logged(raw, report, options, package))
     finally:
         cursor.close()
 

@@ -85,11 +85,14 @@ class Rows:
             self.rejected.append(
                 (number, "budget", f"it is in {given}, not the city's currency {self.currency}")
             )
-        start, end = out.get("planned_start"), out.get("planned_end")
-        if start and end and end < start:
-            self.rejected.append(
-                (number, "planned_end", f"it is before the planned start ({start})")
-            )
+        for kind in ("planned", "actual"):
+            start, end = out.get(f"{kind}_start"), out.get(f"{kind}_end")
+            if start and end and end < start:
+                self.rejected.append(
+                    (number, f"{kind}_end", f"it is before the {kind} start ({start})")
+                )
+        if out.get("actual_end") and not out.get("actual_start"):
+            self.rejected.append((number, "actual_end", "an actual end needs an actual start"))
         return out
 
     def _field(self, name: str, spec: Field_, given: Any) -> tuple[Any, str | None]:

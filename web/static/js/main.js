@@ -6,6 +6,7 @@ import * as listView from "./listview.js";
 import { CLICK_ZOOM, createMap } from "./map.js";
 import * as panel from "./panel.js";
 import { readUrl, state, writeUrl } from "./state.js";
+import * as subscribe from "./subscribe.js";
 
 let config, layers, colors;
 let map; // the public map: createMap's, over the page's state
@@ -200,6 +201,7 @@ async function start() {
   document.getElementById("toggle-view").addEventListener("click", () => setView(state.view === "list" ? null : "list"));
   document.getElementById("list-more").addEventListener("click", () => listView.load(map.bboxParam(), config, openProject, true));
   document.getElementById("near-me").addEventListener("click", nearMe);
+  subscribe.setup(document.getElementById("subscribe"), map.leaflet, config, state);
   document.getElementById("lang").addEventListener("change", (e) => switchLanguage(e.currentTarget.value));
   document.addEventListener("allimi:close", () => {
     state.project = null;
