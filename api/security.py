@@ -31,7 +31,7 @@ HEADERS = {
     "Referrer-Policy": "strict-origin-when-cross-origin",
 }
 # Read by any origin without credentials: the JSON API and its OpenAPI description.
-CORS_PATHS = ("/api/", "/openapi.json")
+CORS_PATHS = ("/api/", "/ogc", "/openapi.json")
 INLINE = re.compile(r"<(script|style)\b([^>]*)>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)
 HAS_SRC = re.compile(r"(?:^|\s)src\s*=", re.IGNORECASE)
 HOST = re.compile(r"(\*\.)?[a-z0-9.-]+(:\d+)?|\[[0-9a-f:.]+\](:\d+)?", re.IGNORECASE)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
+from geo.cql2 import KINDS, Queryable
 from geo.filters import ProjectFilter
 from geo.jurisdiction import Jurisdiction, Translations
 from geo.sql import Query, identifier
@@ -35,6 +37,18 @@ class Style:
 
 
 @dataclass(frozen=True)
+class Attribute:
+    """A property of the layer's features as OGC API Features serves them: the column of the
+    same name of the layer's source. ``kind`` is a CQL2 kind (``geo.cql2.KINDS``): a filter may
+    name it; or ``translations``, a JSONB object of language -> text, which it may not.
+    ``values`` are its codes when they are fixed."""
+
+    kind: str
+    description: str
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Layer:
     id: str
     # A message key, or ``level:N`` for what the city calls its administrative level N
@@ -51,11 +65,31 @@ class Layer:
     # Properties holding translations (JSONB of language -> text): objects in GeoJSON, the
     # city's default language in tiles
     translated: tuple[str, ...] = ()
+    # As a collection of OGC API Features: what it holds, its features' properties, and the
+    # columns of its source holding each feature's first and last day (None: timeless)
+    description: str = ""
+    attributes: dict[str, Attribute] = field(default_factory=dict)
+    period: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         """Property names are written into the layer's statements: plain identifiers only."""
-        for name in (*self.properties, self.style.property, *self.translated):
+        for name in (*self.properties, self.style.property, *self.translated, *self.attributes):
             identifier(name)
+        for column in self.period or ():
+            identifier(column)
+        for name, attribute in self.attributes.items():
+            if attribute.kind not in (*KINDS, "translations"):
+                raise ValueError(f"{name}: {attribute.kind!r} is not a kind of property")
+
+    @cached_property
+    def queryables(self) -> dict[str, Queryable]:
+        """What a filter may name: the feature's id, its geometry and its queryable
+        properties, each a column of the source."""
+        found = {"id": Queryable("id", "integer"), "geometry": Queryable("geom", "geometry")}
+        for name, attribute in self.attributes.items():
+            if attribute.kind != "translations":
+                found[name] = Queryable(name, attribute.kind)
+        return found
 
 
 def title(layer: Layer, jurisdiction: Jurisdiction) -> Translations:

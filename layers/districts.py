@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from geo.districts import totals_source
-from layers.base import Layer, LegendEntry, Style
+from layers.base import Attribute, Layer, LegendEntry, Style
 
 MEASURES = {
     "projects": "measure.projects",
@@ -37,4 +37,15 @@ DISTRICTS = Layer(
     translated=("name",),
     minzoom=0,
     maxzoom=22,
+    description="The city's districts with the totals of their published projects. Districts "
+    "have no period: every datetime selects them all.",
+    attributes={
+        "code": Attribute("string", "District code"),
+        "name": Attribute("translations", "Name in each of the city's languages"),
+        "projects": Attribute("integer", "Published projects"),
+        "active": Attribute("integer", "Projects under way (or stopped midway)"),
+        "budget": Attribute("number", "Budget of its projects"),
+        "spent": Attribute("number", "Paid so far on its projects"),
+        "flagged": Attribute("integer", "Projects raising a warning flag"),
+    },
 )

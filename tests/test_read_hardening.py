@@ -72,6 +72,8 @@ def _example_path(route: APIRoute) -> str:
         "report_id": 1,
         "job_id": 1,
         "conflict_id": 1,
+        "collectionId": "projects",
+        "featureId": 1,  # the test city's first project
     }
     path = re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: str(values[m.group(1)]), route.path)
     required = [p.alias for p in route.dependant.query_params if p.field_info.is_required()]

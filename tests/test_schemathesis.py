@@ -53,23 +53,30 @@ def filter_query(context, query) -> bool:
     return not any(_unsendable(value) for value in (query or {}).values())
 
 
+# Where a schema cannot say which valid-looking input the domain takes, every check but the
+# acceptance of positive data applies: a written project (a geometry inside the city, a category
+# of the city's, dates in order: tests/test_project_api.py shows the answers) and a CQL2 filter
+# (naming the collection's queryables in the language given: tests/test_cql2.py).
+BUT_ACCEPTANCE = [check for check in CHECKS if check.__name__ != "positive_data_acceptance"]
+
+
 def test_the_live_server_publishes_this_document(server) -> None:
     assert server.http.get("/openapi.json").json() == DOCUMENT
+
+
+FILTERED = "/ogc/collections/{collectionId}/items"
 
 
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api(case, server) -> None:
-    response = case.call_and_validate(base_url=server.base, checks=CHECKS)
+    checks = BUT_ACCEPTANCE if case.operation.path == FILTERED else CHECKS
+    response = case.call_and_validate(base_url=server.base, checks=checks)
     if 400 <= response.status_code < 500:
         assert response.headers["content-type"] == ["application/problem+json"], response.text
 
 
 # ---- the write routes, signed in -----------------------------------------------------------
-# Whether generated fields make a storable project (a geometry inside the city, a category of
-# the city's, dates in order) is not something a schema can say: the domain decides, and
-# tests/test_project_api.py shows its answers. Every other check applies.
-WRITE_CHECKS = [check for check in CHECKS if check.__name__ != "positive_data_acceptance"]
 writes = schema.include(method=["POST", "PATCH", "DELETE"])
 
 
@@ -94,6 +101,6 @@ def test_write_routes_signed_in(case, writable) -> None:
     with engine.begin() as conn:  # a token of its own: logout may revoke it
         token, _ = issue_token(conn, admin, "session", None, 600)
     case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
-    response = case.call_and_validate(base_url=running.base, checks=WRITE_CHECKS)
+    response = case.call_and_validate(base_url=running.base, checks=BUT_ACCEPTANCE)
     if 400 <= response.status_code < 500:
         assert response.headers["content-type"] == ["application/problem+json"], response.text
