@@ -237,19 +237,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_healthy(base_url: str, server: subprocess.Popen[bytes]) -> dict[str, object]:
+def wait_until(url: str, server: subprocess.Popen[bytes]) -> httpx.Response:
+    """The first 200 answer of ``url`` from the starting ``server``."""
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"the API server exited with status {server.returncode}")
+            raise RuntimeError(f"the server exited with status {server.returncode}")
         try:
-            response = httpx.get(f"{base_url}/api/health", timeout=5.0)
+            response = httpx.get(url, timeout=5.0)
             if response.status_code == 200:
-                return dict(response.json())
+                return response
         except httpx.TransportError:
             pass
         time.sleep(0.3)
-    raise RuntimeError(f"the API server did not answer /api/health in {SERVER_START_TIMEOUT_S} s")
+    raise RuntimeError(f"the server did not answer {url} in {SERVER_START_TIMEOUT_S} s")
+
+
+def wait_healthy(base_url: str, server: subprocess.Popen[bytes]) -> dict[str, object]:
+    return dict(wait_until(f"{base_url}/api/health", server).json())
 
 
 def stop_server(server: subprocess.Popen[bytes]) -> None:

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         default=True,
         description="May install Debian's postgresql and PostGIS packages when they are missing.",
     )
+    pg_shared_buffers_mb: int | None = Field(
+        default=None,
+        ge=16,
+        description="Memory the embedded PostGIS keeps table and index pages in (MB), taken "
+        "when it starts; unset: a quarter of the machine's memory, from 256 MB to 8 GB.",
+    )
     db_name: str = "allimi"
     concurrency: int = Field(
         default=8,

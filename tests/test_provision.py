@@ -186,3 +186,17 @@ def test_no_postgresql_and_no_way_to_install(tmp_path: Path) -> None:
 def test_bad_as_of_date() -> None:
     done = _allimi("demo", "--as-of", "26/11/2026")
     _one_clear_sentence(done, "--as-of", "YYYY-MM-DD")
+
+
+def test_the_embedded_server_keeps_pages_in_the_memory_it_is_given(tmp_path: Path) -> None:
+    spare = Settings(state_dir=tmp_path / "state", pg_port=free_port(), pg_shared_buffers_mb=48)
+    try:
+        cluster = provision.start_local(spare)
+        engine = engine_for(cluster.url("postgres"))
+        with engine.connect() as conn:
+            assert conn.execute(text("SHOW shared_buffers")).scalar() == "48MB"
+        engine.dispose()
+    finally:
+        _stop_and_remove(spare)
+    total_kb = int(Path("/proc/meminfo").read_text().split()[1])  # MemTotal, the first line
+    assert provision.default_shared_buffers_mb() == max(256, min(total_kb // 1024 // 4, 8192))

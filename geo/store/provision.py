@@ -40,6 +40,7 @@ class Cluster:
     bindir: Path
     port: int
     run_as: str | None  # OS user that runs the server when we are root
+    shared_buffers_mb: int
 
     @property
     def data_dir(self) -> Path:
@@ -298,7 +299,8 @@ def _start(cluster: Cluster) -> None:
         )
     options = (
         f"-c port={cluster.port} -c listen_addresses=127.0.0.1 "
-        "-c unix_socket_directories='' -c max_connections=200 -c shared_buffers=256MB"
+        "-c unix_socket_directories='' -c max_connections=200 "
+        f"-c shared_buffers={cluster.shared_buffers_mb}MB"
     )
     done = _run(
         cluster,
@@ -323,6 +325,14 @@ def _start(cluster: Cluster) -> None:
     write_private(cluster, cluster.port_file, str(cluster.port))
 
 
+def default_shared_buffers_mb() -> int:
+    """A quarter of the machine's memory, from 256 MB to 8 GB: a city's projects and their
+    indexes stay in PostgreSQL's own cache (the usual advice), and the memory is only taken
+    as pages are read."""
+    memory_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    return max(256, min(memory_mb // 4, 8192))
+
+
 def local_cluster(settings: Settings, *, install: bool = True) -> Cluster:
     """Describe the embedded cluster, finding (or installing) PostgreSQL with PostGIS."""
     found = find_server(settings)
@@ -334,7 +344,8 @@ def local_cluster(settings: Settings, *, install: bool = True) -> Cluster:
     run_as = _service_user() if os.geteuid() == 0 else None
     root = cluster_root(settings)
     port = settings.pg_port or _remembered_port(root) or FIRST_PORT
-    cluster = Cluster(root=root, bindir=bindir, port=port, run_as=run_as)
+    buffers = settings.pg_shared_buffers_mb or default_shared_buffers_mb()
+    cluster = Cluster(root=root, bindir=bindir, port=port, run_as=run_as, shared_buffers_mb=buffers)
     version_file = cluster.data_dir / "PG_VERSION"
     if version_file.exists() and version_file.read_text().strip() != major:
         raise AllimiError(
