@@ -21,8 +21,6 @@ from collections.abc import AsyncGenerator, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from anyio import from_thread, to_thread
 from fastapi import APIRouter, Depends, Request, Response
@@ -32,13 +30,13 @@ from api.caching import cached, not_modified
 from api.city import City, city
 from api.database import Database, database
 from api.limits import within_budget
+from api.links import href
 from api.problems import documented
 from api.rendering import formatter, page_language, templates, texts
 from api.security import allow_inline
-from api.streaming import Layout, streamed, tagged
+from api.streaming import Layout, file_headers, streamed
 from geo.downloads import (
     CSV_COLUMNS,
-    DATA_DATE,
     FACTS,
     csv_rows,
     geojson_rows,
@@ -76,28 +74,10 @@ def _file(extension: str) -> dict[int | str, dict[str, Any]]:
     }
 
 
-async def _named(db: Database, here: City, extension: str) -> str:
-    """``Content-Disposition`` of a download: ``seoul-projects-2026-03-01.csv``, and the city's
-    own name for clients that take UTF-8 names."""
-    j = here.jurisdiction
-    changed: datetime = await db.scalar(DATA_DATE)
-    day = changed.astimezone(ZoneInfo(j.timezone)).date().isoformat()
-    plain = f"{j.code_prefix.lower()}-projects-{day}.{extension}"
-    own = f"{'-'.join(j.local(j.name).split())}-projects-{day}.{extension}"
-    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(own, safe='')}"
-
-
-async def _headers(request: Request, here: City, extension: str) -> tuple[int, dict[str, str]]:
-    """The data version, and the headers of a download made from it."""
-    version, headers = await tagged(request)
-    named = await _named(await database(request), here, extension)
-    return version, {**headers, "Content-Disposition": named}
-
-
 async def _streamed(
     request: Request, here: City, extension: str, query: Statement, layout: Layout
 ) -> Response:
-    _, headers = await _headers(request, here, extension)
+    _, headers = await file_headers(request, here, f"projects.{extension}")
     return await streamed(request, query, CHUNK, layout, FILES[extension], headers)
 
 
@@ -181,7 +161,7 @@ async def _next(rows: AsyncGenerator[Rows, None]) -> Rows:
 async def geopackage(request: Request, here: Annotated[City, Depends(city)]) -> Response:
     """Every published project in one GeoPackage layer, ``projects`` (EPSG:4326), with the
     columns of the CSV (but for its lon, lat and wkt)."""
-    version, headers = await _headers(request, here, "gpkg")
+    version, headers = await file_headers(request, here, "projects.gpkg")
     if not_modified(request, headers["ETag"]):
         return Response(status_code=304, headers=headers)
     geopackages: GeoPackages = request.app.state.geopackages
@@ -193,7 +173,7 @@ async def geopackage(request: Request, here: Annotated[City, Depends(city)]) -> 
     return FileResponse(path, media_type=GEOPACKAGE, headers=headers)
 
 
-def _page(here: City, lang: str, changed: datetime, count: int, sample: bool) -> str:
+def _page(here: City, lang: str, changed: datetime, count: int, sample: bool, ogc_url: str) -> str:
     j = here.jurisdiction
     fmt = formatter(lang, j.currency, here)
     t = texts(lang)
@@ -210,6 +190,7 @@ def _page(here: City, lang: str, changed: datetime, count: int, sample: bool) ->
         attribution=j.attribution,
         columns=CSV_COLUMNS,
         files=list(FILES),
+        ogc_url=ogc_url,
     )
 
 
@@ -231,6 +212,6 @@ async def downloads_page(
 
     async def produce(db: Database) -> str:
         [(changed, count, sample)] = await db.rows(FACTS)
-        return _page(here, lang, changed, count, sample)
+        return _page(here, lang, changed, count, sample, href(request, "/ogc"))
 
     return allow_inline(request, await cached(request, HTML, produce))

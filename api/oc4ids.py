@@ -8,16 +8,17 @@ the portal holds one chunk, never the package.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from api.caching import cached
+from api.city import City, city
 from api.database import Database, database
 from api.links import href
 from api.problems import Problem, documented
 from api.projects import ProjectCode
-from api.streaming import Layout, streamed, tagged
+from api.streaming import Layout, file_headers, streamed
 from geo.oc4ids import oc4ids_settings
 from geo.oc4ids.export import package_head, projects
 from geo.transaction import Rows
@@ -53,7 +54,7 @@ def _joined(rows: Rows) -> str:
     response_class=Response,
     responses={**PACKAGE, 404: documented("No published project yet (or no city).")},
 )
-async def city_package(request: Request) -> Response:
+async def city_package(request: Request, here: Annotated[City, Depends(city)]) -> Response:
     """Every published project as an OC4IDS 0.9 project package, streamed.
 
     Ids are ``<prefix>-<code>`` (``ALLIMI_OC4IDS_PREFIX``); ``publishedDate`` is when the data
@@ -61,7 +62,7 @@ async def city_package(request: Request) -> Response:
     field ``allimi``.
     """
     db = await database(request)
-    _, headers = await tagged(request)
+    _, headers = await file_headers(request, here, "oc4ids.json")
     layout = Layout(await _head(db, request), _joined, ",", "]}")
     query = projects(oc4ids_settings().prefix, _base(request))
     nothing = Problem(404, "No project is published yet: there is nothing to export.")

@@ -327,7 +327,8 @@ def _limit(value: str | None) -> int:
 def _selection(request: Request, layer: Layer, given: dict[str, str | None]) -> Selection:
     """What the items request selects; a 400 naming the parameter at fault."""
     conditions = []
-    filter_text, language = given["filter"], given["filter-lang"] or "cql2-text"
+    filter_text, language = given["filter"], given["filter-lang"]
+    language = "cql2-text" if language is None else language
     if language not in LANGUAGES:
         raise Problem(400, f"filter-lang is one of {', '.join(LANGUAGES)}.", param="filter-lang")
     for name in ("crs", "bbox-crs", "filter-crs"):

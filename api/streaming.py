@@ -10,15 +10,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 
 from api.caching import CACHE_CONTROL, etag, not_modified
+from api.city import City
 from api.database import database
 from api.head import is_head
 from api.limits import within_budget
 from api.problems import Problem
+from geo.downloads import DATA_DATE
 from geo.sql import Query
 from geo.transaction import Rows
 
@@ -34,11 +39,25 @@ class Layout:
     tail: str
 
 
-async def tagged(request: Request) -> tuple[int, dict[str, str]]:
-    """The current data version, and the headers of a file made from it (``ETag``, caching)."""
+async def file_headers(request: Request, here: City, name: str) -> tuple[int, dict[str, str]]:
+    """The current data version, and the headers of a file made from it: ``ETag``, caching,
+    and an attachment named for the city and the data's date (``projects.csv`` is saved as
+    ``seoul-projects-2026-03-01.csv``, and under the city's own name by clients that take
+    UTF-8 names)."""
     db = await database(request)
     version = await request.app.state.data_version.get(db)
-    return version, {"ETag": etag(version, request), "Cache-Control": CACHE_CONTROL}
+    j = here.jurisdiction
+    changed: datetime = await db.scalar(DATA_DATE)
+    day = changed.astimezone(ZoneInfo(j.timezone)).date().isoformat()
+    stem, _, extension = name.rpartition(".")
+    plain = f"{j.code_prefix.lower()}-{stem}-{day}.{extension}"
+    own = f"{'-'.join(j.local(j.name).split())}-{stem}-{day}.{extension}"
+    return version, {
+        "ETag": etag(version, request),
+        "Cache-Control": CACHE_CONTROL,
+        "Content-Disposition": f'attachment; filename="{plain}"; '
+        f"filename*=UTF-8''{quote(own, safe='')}",
+    }
 
 
 async def streamed(

@@ -18,6 +18,7 @@ from layers.items import MAX_LIMIT
 from layers.service import CONFORMANCE, OPENAPI
 from tests.city import ROAD
 from tests.conftest import problem
+from tests.test_web import shot
 
 ITEMS = "/ogc/collections/{}/items"
 PROJECTS = ITEMS.format("projects")
@@ -298,6 +299,8 @@ def test_an_items_page_is_cached_by_the_data_version(server) -> None:
         (PROJECTS, {"crs": "EPSG:5186"}, 400, "crs"),
         (PROJECTS, {"bbox-crs": "EPSG:5186"}, 400, "bbox-crs"),
         (PROJECTS, {"f": "xml"}, 400, "f"),
+        (PROJECTS, {"filter-lang": ""}, 400, "filter-lang"),
+        (PROJECTS, {"filter-lang": "cql-text"}, 400, "filter-lang"),
         ("/ogc/collections", {"status": "x"}, 400, "status"),
         ("/ogc", {"limit": "1"}, 400, "limit"),
     ],
@@ -374,4 +377,5 @@ def test_the_items_page_draws_its_features_on_a_map(server, engine, browser) -> 
     drawn.nth(rows - 1).wait_for()
     assert drawn.count() == rows
     assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
+    shot(page, "ogc-items")
     page.close()
