@@ -144,6 +144,9 @@ def test_the_download_page_shows_the_licence_and_date_and_its_links_work(
         assert response.headers["content-disposition"].startswith("attachment; filename=")
     feed = page.request.get(f"{site.base}{page.locator('#city-feed').get_attribute('href')}")
     assert feed.ok and not feedparser.parse(feed.body()).bozo
+    ogc = page.locator("#ogc-address").inner_text()  # in full, for a GIS to take
+    assert ogc == f"{site.base}/ogc"
+    assert page.request.get(ogc).json()["links"]
     assert csp_violations(page) == []
     assert _axe(page) == []
     shot(page, "downloads-page")
