@@ -175,7 +175,8 @@ DETAIL = """
                               'at', coalesce((c.content::jsonb -> 'fields' -> 'recorded_at'
                                               ->> 1)::timestamptz, c.at),
                               'reason', c.content::jsonb ->> 'reason',
-                              'fields', c.content::jsonb -> 'fields') ORDER BY c.seq), '[]')
+                              'fields', (c.content::jsonb -> 'fields') - 'recorded_at'
+                                        - 'imported_from') ORDER BY c.seq), '[]')
                           FROM changes c
                           WHERE c.project_code = p.code AND c.action = 'edit'
                             AND (c.content::jsonb -> 'fields') ?| %(revisable)s),

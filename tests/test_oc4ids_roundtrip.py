@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -162,3 +163,25 @@ def test_a_portal_refuses_its_own_export_rather_than_copy_its_projects(
     code = ids[0].removeprefix(f"{oc4ids_settings().prefix}-")
     assert report.rejected[0][2] == OWN_PROJECT.format(code=code)
     assert not report.applied
+
+
+def test_an_imported_change_is_disclosed_on_its_own_date(exported: Path, empty: Engine) -> None:
+    """A citizen sees each replayed change when it happened, with its reason, and only the
+    fields it changed (not where the import found it)."""
+    imported(empty, exported)
+    replayed = {}  # project code -> [(reason, date)], from the log
+    for _, code, content in log(empty):
+        if code and "recorded_at" in content["fields"]:
+            when = content["fields"]["recorded_at"][1]
+            replayed.setdefault(code, []).append((content["reason"], when))
+    assert replayed
+    url = empty.url.render_as_string(hide_password=False)
+    for running in serve(Settings(database_url=url, version_ttl=0)):
+        for code, changes in replayed.items():
+            disclosed = running.http.get(f"/api/projects/{code}").json()["properties"]
+            revisions = disclosed["revisions"]
+            shown = [(r["reason"], r["at"]) for r in revisions if r["reason"] in dict(changes)]
+            assert [(reason, datetime.fromisoformat(at)) for reason, at in shown] == [
+                (reason, datetime.fromisoformat(when)) for reason, when in changes
+            ]
+            assert all({"recorded_at", "imported_from"}.isdisjoint(r["fields"]) for r in revisions)
