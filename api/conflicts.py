@@ -224,9 +224,7 @@ async def project_conflicts(
     limit: Limit = 100, offset: Offset = 0,
 ) -> Response:  # fmt: skip
     """One published project's conflicts, as ``/api/conflicts``."""
-    found = await store.run(
-        _rows(Statement("SELECT 1 FROM projects WHERE code = %(c)s AND published", {"c": code}))
-    )
+    found = await store.run(_rows(listing.published(code)))
     if not found:
         raise Problem(404, f"There is no published project {code!r}.", param="code")
     body = await _page(store, ConflictFilter(project=code), rules, limit, offset)

@@ -139,6 +139,11 @@ class ConflictFilter:
         return Query(" AND ").join(clauses)
 
 
+def published(code: str) -> Query:
+    """A row when ``code`` names a published project (whose conflicts may be listed)."""
+    return Query("SELECT 1 FROM projects WHERE code = %(code)s AND published", {"code": code})
+
+
 def _live(rules: Query, where: ConflictFilter) -> Query:
     """The conflicts ``rules`` find for the works in the filter's box (or all of the city's),
     each with the stored workflow of the same works."""
