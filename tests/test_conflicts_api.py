@@ -80,6 +80,16 @@ def test_the_street_and_its_valve_clash(site: Site) -> None:
     assert "note" in clash
 
 
+def test_a_project_s_conflicts_are_those_naming_it(site: Site) -> None:
+    (clash,) = site.get("/api/conflicts").json()["features"]
+    for code in (city.ROAD.code, city.VALVE.code):
+        (its,) = site.get(f"/api/projects/{code}/conflicts").json()["features"]
+        assert its["properties"]["id"] == clash["properties"]["id"]
+    assert site.get(f"/api/projects/{city.STALE.code}/conflicts").json()["features"] == []
+    for unknown in ("NOPE-1", city.HIDDEN.code):  # none, or not published
+        assert problem(site.get(f"/api/projects/{unknown}/conflicts"), 404) == ["code"]
+
+
 def test_a_request_s_own_buffer_is_applied_on_the_spot(site: Site) -> None:
     """The valve is 5.5 m from the street: a 5 m buffer parts them, a 6 m one finds the stored
     conflict (with its id and workflow)."""
