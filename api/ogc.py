@@ -21,7 +21,7 @@ from api.caching import cached
 from api.city import City, city
 from api.database import Database
 from api.links import href, this_page
-from api.params import bbox_query, parse_bbox, query_names
+from api.params import bbox_query, declared_names, parse_bbox, refuse_unknown
 from api.problems import Problem, documented
 from api.rendering import templates
 from geo.cql2 import LANGUAGES, MAX_LENGTH, FilterError, condition, equals, parse
@@ -58,24 +58,14 @@ FORMS = ("json", "html")
 
 
 async def known_parameters(request: Request) -> None:
-    """Refuse a query parameter given twice, or one the route does not take: its declared
-    ones, and for items the collection's queryables."""
-    route = request.scope["route"]
-    declared: dict[int, frozenset[str]] = request.app.state.query_names  # as strict_query's
-    if id(route) not in declared:
-        declared[id(route)] = query_names(route.dependant)
-    known = set(declared[id(route)])
+    """``strict_query``'s refusals, where an items route also takes the collection's
+    queryables."""
+    known = declared_names(request)
     collection_id = request.path_params.get("collectionId")
     layer = _layer(collection_id) if collection_id is not None else None
-    if layer is not None and route.path.endswith("/items"):
-        known |= set(parameter_queryables(layer))
-    names = [name for name, _ in request.query_params.multi_items()]
-    for name in names:
-        if names.count(name) > 1 or name not in known:
-            reason = "is given more than once" if name in known else "is not a parameter here"
-            raise Problem(
-                400, f"{name} {reason} (this takes: {', '.join(sorted(known))}).", param=name
-            )
+    if layer is not None and request.scope["route"].path.endswith("/items"):
+        known |= frozenset(parameter_queryables(layer))
+    refuse_unknown(request, known)
 
 
 router = APIRouter(prefix="/ogc", tags=["ogc"], dependencies=[Depends(known_parameters)])

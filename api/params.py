@@ -244,11 +244,21 @@ Offset = Annotated[
 async def strict_query(request: Request) -> None:
     """Refuse a query parameter the route does not take, or one given twice: either would make
     one URL (and its cached answer) stand for different questions."""
+    refuse_unknown(request, declared_names(request))
+
+
+def declared_names(request: Request) -> frozenset[str]:
+    """The query parameters the request's route declares, worked out once per route."""
     route = request.scope["route"]
     names: dict[int, frozenset[str]] = request.app.state.query_names
     known = names.get(id(route))
     if known is None:
         known = names[id(route)] = query_names(route.dependant)
+    return known
+
+
+def refuse_unknown(request: Request, known: frozenset[str]) -> None:
+    """A 400 problem for the first query parameter given twice or not among ``known``."""
     seen: set[str] = set()
     for name, _ in request.query_params.multi_items():
         if name in seen:

@@ -59,6 +59,7 @@ from bench_api import (
     jittered,
     measurement_arguments,
     offset,
+    print_targets,
     run_load,
     safe_url,
     sample_points,
@@ -314,9 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"before, peak {after[1] / 1024:.0f} MiB (peak before {before[1] / 1024:.0f} MiB)",
                 flush=True,
             )
-    print("\nTargets:")
-    for name, ok in checks:
-        print(f"  {'PASS' if ok else 'FAIL'}  {name}")
+    print()
+    print_targets(checks)
     return 0 if all(ok for _, ok in checks) else 1
 
 
