@@ -11,14 +11,22 @@ TOTALS = """
                coalesce(t.projects, 0) AS projects, coalesce(t.active, 0) AS active,
                coalesce(t.budget, 0)::float8 AS budget, coalesce(t.spent, 0)::float8 AS spent,
                coalesce(t.flagged, 0) AS flagged
-        FROM districts d LEFT JOIN (
+        FROM districts d LEFT JOIN ({totals}) t ON t.district_code = d.code
+        WHERE d.level = 1"""
+COUNTED = """
             SELECT p.district_code, count(*) AS projects,
                    count(*) FILTER (WHERE {active}) AS active,
                    sum(p.budget) AS budget, sum(p.spent) AS spent,
                    count(*) FILTER (WHERE {flagged}) AS flagged
-            FROM projects p WHERE {where} GROUP BY p.district_code
-        ) t ON t.district_code = d.code
-        WHERE d.level = 1"""
+            FROM projects p WHERE {where} GROUP BY p.district_code"""
+# The same from the sums a trigger keeps per district, category, status and first flagged day
+# (migration 0017), when the filter asks nothing they do not hold.
+SUMMED = """
+            SELECT s.district_code, sum(s.projects) AS projects,
+                   sum(s.projects) FILTER (WHERE {active}) AS active,
+                   sum(s.budget) AS budget, sum(s.spent) AS spent,
+                   sum(s.projects) FILTER (WHERE s.flagged_on <= current_date) AS flagged
+            FROM district_sums s WHERE {where} GROUP BY s.district_code"""
 
 TOTALS_JSON = """
             SELECT coalesce(json_agg(json_build_object(
@@ -36,9 +44,14 @@ def totals_source(where: ProjectFilter) -> Query:
     """SQL yielding each district (level 1) with its totals: id, code, name (JSONB of language
     → name), geom, projects, active, budget, spent, flagged. The filter's bbox is ignored: a
     district's totals are its own."""
-    return Query.compose(
-        TOTALS, active=active(), flagged=any_flag(), where=where.where(spatial=False)
-    )
+    summed = where.map_where("s", ("category", "status", "flagged_on"))
+    if summed is not None:
+        totals = Query.compose(SUMMED, active=active("s"), where=summed)
+    else:
+        totals = Query.compose(
+            COUNTED, active=active(), flagged=any_flag(), where=where.where(spatial=False)
+        )
+    return Query.compose(TOTALS, totals=totals)
 
 
 def district_totals(where: ProjectFilter) -> Query:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -93,4 +94,34 @@ class ProjectFilter:
             given("{p}.budget <= %({key})s", "max_budget", self.max_budget)
         if self.flagged is not None:
             clauses.append(Query(any_flag(p) if self.flagged else f"NOT {any_flag(p)}"))
+        return Query(" AND ").join(clauses)
+
+    def map_where(self, m: str, held: Collection[str]) -> Query | None:
+        """The clause over rows ``m`` of a map table (migration 0017) that hold the columns
+        ``held`` of ``category``, ``status`` and ``flagged_on``; None when the filter asks for
+        more than those rows can tell (a budget, a search, another column). The bbox is the
+        caller's."""
+        identifier(m)
+        asked = {
+            "category": bool(self.categories),
+            "status": bool(self.statuses),
+            "flagged_on": self.flagged is not None,
+        }
+        rest = replace(self, bbox=None, categories=(), statuses=(), flagged=None)
+        if rest != ProjectFilter() or any(on and c not in held for c, on in asked.items()):
+            return None
+        clauses = [Query("true")]
+        if self.categories:
+            clauses.append(
+                Query(
+                    f"{m}.category = ANY(%(map_categories)s)",
+                    {"map_categories": list(self.categories)},
+                )
+            )
+        if self.statuses:
+            clauses.append(
+                Query(f"{m}.status = ANY(%(map_statuses)s)", {"map_statuses": list(self.statuses)})
+            )
+        if self.flagged is not None:
+            clauses.append(Query(f"{m}.flagged_on {'<=' if self.flagged else '>'} current_date"))
         return Query(" AND ").join(clauses)

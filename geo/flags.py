@@ -19,6 +19,11 @@ def active(p: str = "p") -> str:
     return f"{identifier(p)}.status IN ('implementation', 'suspended')"
 
 
+def _spending_ahead(p: str) -> str:
+    value = f"coalesce({p}.contract_value, {p}.budget)"
+    return f"{value} > 0 AND {p}.spent * 100.0 / {value} > {p}.progress_actual + {AHEAD_POINTS}"
+
+
 def flags(p: str = "p") -> dict[str, str]:
     """Each flag's name and its condition over project row ``p``."""
     under_way = active(p)
@@ -28,12 +33,27 @@ def flags(p: str = "p") -> dict[str, str]:
             f"({under_way} AND ({p}.progress_actual + {BEHIND_POINTS} < {p}.progress_planned"
             f" OR {p}.planned_end < current_date))"
         ),
-        "spending_ahead": (
-            f"({under_way} AND coalesce({p}.contract_value, {p}.budget) > 0 AND {p}.spent * 100.0"
-            f" / coalesce({p}.contract_value, {p}.budget) > {p}.progress_actual + {AHEAD_POINTS})"
-        ),
-        "stale": f"({under_way} AND {p}.updated_at < now() - interval '{STALE_DAYS} days')",
+        "spending_ahead": f"({under_way} AND {_spending_ahead(p)})",
+        "stale": f"({under_way} AND {p}.updated_at::date < current_date - {STALE_DAYS})",
     }
+
+
+def flagged_on(p: str = "p") -> str:
+    """The first day project row ``p`` raises a flag (``flags``, as a date): ``-infinity``
+    when its numbers already raise one; while its works are under way, the day after their
+    planned end or the day its last update turns stale, whichever comes first; else
+    ``infinity``. Each published project's map row keeps it (migration 0017), so that a map
+    tallies flags without evaluating every rule for every project on every request."""
+    under_way = active(p)
+    by_numbers = (
+        f"{p}.spent > {p}.budget OR ({under_way} AND "
+        f"({p}.progress_actual + {BEHIND_POINTS} < {p}.progress_planned OR {_spending_ahead(p)}))"
+    )
+    by_time = f"least({p}.planned_end + 1, {p}.updated_at::date + {STALE_DAYS + 1})"
+    return (
+        f"(CASE WHEN {by_numbers} THEN '-infinity'::date WHEN {under_way} THEN {by_time} "
+        "ELSE 'infinity'::date END)"
+    )
 
 
 def flags_json(p: str = "p") -> str:
@@ -43,7 +63,7 @@ def flags_json(p: str = "p") -> str:
 
 def any_flag(p: str = "p") -> str:
     """Whether project row ``p`` raises any flag."""
-    return "(" + " OR ".join(f"coalesce({v}, false)" for v in flags(p).values()) + ")"
+    return f"({flagged_on(p)} <= current_date)"
 
 
 def period(p: str = "p") -> tuple[str, str]:

@@ -530,3 +530,74 @@ class ConflictRules(Base):
     scanned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (CheckConstraint("singleton", name="singleton"),)
+
+
+class MapFeature(Base):
+    """A published project's map row, kept by trigger (migration 0017): Web Mercator geometry,
+    representative point in centimetres, tile properties, first flagged day, totals."""
+
+    __tablename__ = "map_features"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    code: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    district_code: Mapped[str | None] = mapped_column(String(40))
+    budget: Mapped[Decimal] = mapped_column(Money)
+    spent: Mapped[Decimal] = mapped_column(Money)
+    flagged_on: Mapped[date] = mapped_column(Date)
+    x: Mapped[int] = mapped_column(BigInteger)
+    y: Mapped[int] = mapped_column(BigInteger)
+    geom = mapped_column(Geometry("GEOMETRY", srid=3857, spatial_index=False), nullable=False)
+
+    __table_args__ = (Index("ix_map_features_geom", "geom", postgresql_using="gist"),)
+
+
+class MapCell(Base):
+    """The projects of one category whose point lies in one cell of a tile, and the sums of
+    their points (migration 0017)."""
+
+    __tablename__ = "map_cells"
+
+    zoom: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    x: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    y: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    cell: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    category: Mapped[str] = mapped_column(String(20), primary_key=True)
+    projects: Mapped[int] = mapped_column(Integer)
+    sum_x: Mapped[int] = mapped_column(BigInteger)
+    sum_y: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_map_cells_empty", "zoom", postgresql_where=text("projects = 0")),)
+
+
+class DistrictSum(Base):
+    """Projects, budget and paid per district, category, status and first flagged day
+    (migration 0017)."""
+
+    __tablename__ = "district_sums"
+
+    district_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    category: Mapped[str] = mapped_column(String(20), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    flagged_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    projects: Mapped[int] = mapped_column(Integer)
+    budget: Mapped[Decimal] = mapped_column(Numeric)
+    spent: Mapped[Decimal] = mapped_column(Numeric)
+
+    __table_args__ = (
+        Index("ix_district_sums_empty", "district_code", postgresql_where=text("projects = 0")),
+    )
+
+
+class AreaVersion(Base):
+    """The data version at which the map inside tile zoom/x/y last changed (migration 0017)."""
+
+    __tablename__ = "area_versions"
+
+    zoom: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    x: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    y: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_area_versions_version", "version"),)

@@ -10,6 +10,7 @@ from geo.cql2 import KINDS, Queryable
 from geo.filters import ProjectFilter
 from geo.jurisdiction import Jurisdiction, Translations
 from geo.sql import Query, identifier
+from layers.prepared import Prepared
 from web.messages import translations
 
 # Given the request's filter, SQL yielding rows with ``id`` (integer), ``geom`` (EPSG:4326)
@@ -70,6 +71,8 @@ class Layer:
     description: str = ""
     attributes: dict[str, Attribute] = field(default_factory=dict)
     period: tuple[str, str] | None = None
+    # Map tables a trigger keeps, drawn from when they can answer the request's filter
+    prepared: Prepared | None = None
 
     def __post_init__(self) -> None:
         """Property names are written into the layer's statements: plain identifiers only."""

@@ -7,6 +7,7 @@ from geo.flags import any_flag
 from geo.sql import Query
 from geo.vocab import PROJECT_TYPES, STATUSES
 from layers.base import Attribute, Layer, Style
+from layers.prepared import Prepared
 
 # How the client draws each status: planned works dashed, stopped ones grey, finished faded.
 STATUS_SYMBOLS = {
@@ -74,4 +75,15 @@ PROJECTS = Layer(
     "A feature's id is the project's number in this portal; its code is a property.",
     attributes=ATTRIBUTES,
     period=("starts", "ends"),
+    prepared=Prepared(
+        rows="map_features",
+        cells="map_cells",
+        properties={
+            "code": "f.code",
+            "category": "f.category",
+            "status": "f.status",
+            "flagged": "f.flagged_on <= current_date",
+        },
+        held=("category", "status", "flagged_on"),
+    ),
 )

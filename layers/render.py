@@ -11,13 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from geo.disclosure import COORDINATE_DECIMALS
-from geo.filters import BBox, ProjectFilter, envelope_sql
+from geo.filters import BBox, ProjectFilter, envelope_sql, envelopes
+from geo.map_tables import CELL_GRID
 from geo.sql import Query
+from layers import prepared
 from layers.base import Layer
 
 EXTENT = 4096
 BUFFER = 64
-GRID = 64  # cluster cells per tile side (64 px cells on a 256 px tile at 4x)
+GRID = CELL_GRID  # cluster cells per tile side
 VIEW_GRID = 14  # cluster cells across a requested view (about 60 px each on a laptop)
 
 
@@ -103,7 +105,23 @@ def _cells(layer: Layer, hit: str, grid: int, source: Query, condition: Query) -
 
 
 def tile(layer: Layer, z: int, x: int, y: int, where: ProjectFilter) -> Query:
-    """The layer's features in tile z/x/y as an MVT (bytea; NULL or empty when there are none)."""
+    """The layer's features in tile z/x/y as an MVT (bytea; NULL or empty when there are none):
+    from its map tables when it has them and they can answer ``where``, else from its source."""
+    if layer.prepared and layer.cluster_above:
+        ready = prepared.tile(
+            layer.prepared,
+            where,
+            layer=layer.id,
+            prop=layer.style.property,
+            z=z,
+            x=x,
+            y=y,
+            cluster_above=layer.cluster_above,
+            extent=EXTENT,
+            buffer=BUFFER,
+        )
+        if ready is not None:
+            return ready
     source = layer.source(where)
     props = ", ".join(
         TRANSLATED.format(p=p) if p in layer.translated else f"s.{p}" for p in layer.properties
@@ -145,14 +163,32 @@ def features(layer: Layer, where: ProjectFilter, bbox: BBox | None, limit: int) 
     )
     hit = " OR ".join(f"{{g}} && box.e{i}" for i in range(len(boxes)))
     hit = f"({hit})" if len(boxes) > 1 else hit
-    rows = Query.compose(
-        ROWS,
-        {"limit": limit},
-        geom=GEOJSON.format(g="s.geom"),
-        props=", ".join(f"'{p}', s.{p}" for p in layer.properties),
-        source=source,
-        hit=hit.format(g="s.geom"),
-    )
+
+    def rows_where(condition: str) -> Query:
+        return Query.compose(
+            ROWS,
+            {"limit": limit},
+            geom=GEOJSON.format(g="s.geom"),
+            props=", ".join(f"'{p}', s.{p}" for p in layer.properties),
+            source=source,
+            hit=f"{hit.format(g='s.geom')} AND {condition}",
+        )
+
+    if layer.prepared and layer.cluster_above and bbox and len(envelopes(bbox)) == 1:
+        ready = prepared.view(
+            layer.prepared,
+            where,
+            prop=layer.style.property,
+            bbox=bbox,
+            across=VIEW_GRID,
+            box=box,
+            rows=rows_where,
+            cluster_above=layer.cluster_above,
+            decimals=COORDINATE_DECIMALS,
+        )
+        if ready is not None:
+            return ready
+    rows = rows_where("true")
     if layer.cluster_above:
         few, many = _clustering(layer, hit, source)
         rows = Query.compose(

@@ -16,8 +16,9 @@ TABLES = {"districts", "agencies", "projects", "progress_reports", "documents"}
 CITY = {"jurisdiction", "categories", "terms"}
 LOG = {"changes", "change_head"}
 CONFLICTS = {"conflicts", "moratoria", "conflict_rules"}
+MAP = {"map_features", "map_cells", "district_sums", "area_versions"}
 # in schema disclosed, for the API's read role
-VIEWS = {*TABLES, *CITY, *LOG, *CONFLICTS, "data_version"}
+VIEWS = {*TABLES, *CITY, *LOG, *CONFLICTS, *MAP, "data_version"}
 
 
 def _tables(url: str, schema: str = "public") -> set[str]:

@@ -1,0 +1,220 @@
+"""Drawing a layer from the map tables a trigger keeps (migration 0017), not from its source.
+
+A tile reads the layer's rows already in Web Mercator; when more projects than the layer's
+``cluster_above`` have their point in the tile (or view), it reads the stored cells of that
+tile's zoom instead of a single project: counting, choosing and drawing the clusters of a
+city of a million projects costs as much as for a village. Filters the tables cannot answer
+(``ProjectFilter.map_where``) and zooms without stored cells draw from the layer's source,
+or compute the cells from the rows (``layers.render``).
+
+A work too small to show at the tile's zoom (a short line far out) is drawn as its point.
+A cluster stands for the projects whose point lies in its cell: its count, the category most
+of them have (ties to the first code), and the mean of their points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from geo.filters import BBox, ProjectFilter
+from geo.map_tables import CELL_GRID, CELL_ZOOMS, cell_range, column_sql, row_sql
+from geo.sql import Query, identifier
+
+SHIFT = CELL_GRID.bit_length() - 1
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A layer's map tables: ``rows`` (``id``, ``geom`` in EPSG:3857, the point ``x``, ``y`` in
+    centimetres, and a column or expression over row ``f`` for each property) and ``cells``
+    (per tile zoom of ``CELL_ZOOMS``: ``zoom``, ``x``, ``y``, ``cell``, the style property,
+    ``projects``, ``sum_x``, ``sum_y``)."""
+
+    rows: str
+    cells: str
+    properties: dict[str, str]  # property -> SQL over the row ``f``
+    held: tuple[str, ...]  # what ``ProjectFilter.map_where`` may use of ``rows``
+
+    def __post_init__(self) -> None:
+        identifier(self.rows)
+        identifier(self.cells)
+
+
+# The cells of one tile (stored, or for a zoom without stored cells, counted from the rows
+# whose point lies in the tile), each with its count, style value and mean point.
+STORED_CELLS = """
+        SELECT c.cell, c.{prop}, c.projects, c.sum_x, c.sum_y FROM {cells} c
+        WHERE c.zoom = %(z)s AND c.x = %(x)s AND c.y = %(y)s AND {where}"""
+COUNTED_CELLS = f"""
+        SELECT (k.i & {CELL_GRID - 1}) + {CELL_GRID} * (k.j & {CELL_GRID - 1}) AS cell, f.{{prop}},
+               count(*) AS projects, sum(f.x) AS sum_x, sum(f.y) AS sum_y
+        FROM {{rows}} f, box CROSS JOIN LATERAL (
+            SELECT {column_sql("f.x", "%(cells_across)s")} AS i,
+                   {row_sql("f.y", "%(cells_across)s")} AS j) k
+        WHERE f.geom && box.e AND k.i >> {SHIFT} = %(x)s AND k.j >> {SHIFT} = %(y)s AND {{where}}
+        GROUP BY 1, 2"""  # noqa: S608 - grid constants written in; the values are bound
+CLUSTERS = """
+        SELECT sum(k.projects) AS count,
+               (array_agg(k.{prop} ORDER BY k.projects DESC, k.{prop}))[1] AS {prop},
+               sum(k.sum_x) / sum(k.projects) / 100.0 AS cx,
+               sum(k.sum_y) / sum(k.projects) / 100.0 AS cy
+        FROM ({cells}) k GROUP BY {by}"""
+TILE = """
+        WITH box AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e),
+        cells AS MATERIALIZED ({cells}),
+        dense AS ({dense})
+        SELECT ST_AsMVT(t, %(layer)s, {extent}, 'geom', 'id') FROM (
+            SELECT f.id, {props}, NULL::bigint AS count,
+                   coalesce(ST_AsMVTGeom(f.geom, box.e, {extent}, {buffer}, true),
+                            ST_AsMVTGeom(ST_Point(f.x / 100.0, f.y / 100.0, 3857), box.e,
+                                         {extent}, {buffer}, true)) AS geom
+            FROM {rows} f, box WHERE NOT (SELECT yes FROM dense) AND f.geom && box.e AND {where}
+            UNION ALL
+            SELECT NULL, {cluster_props}, k.count::bigint,
+                   ST_AsMVTGeom(ST_Point(k.cx, k.cy, 3857), box.e, {extent}, {buffer}, true)
+            FROM ({clusters}) k, box WHERE (SELECT yes FROM dense)
+        ) t WHERE t.geom IS NOT NULL"""
+# Whether the tile is dense: by its stored cells' counts, or, where there are none, first
+# by the rows meeting it (cheap to count up to the threshold, and never fewer than those
+# whose point lies in it), then by its cells counted.
+DENSE_STORED = "SELECT coalesce(sum(projects), 0) > %(cluster_above)s AS yes FROM cells"
+DENSE_COUNTED = """
+        SELECT (SELECT count(*) FROM (SELECT FROM {rows} f, box
+                                      WHERE f.geom && box.e AND {where}
+                                      LIMIT %(cluster_above)s + 1) n) > %(cluster_above)s
+               AND (SELECT coalesce(sum(projects), 0) FROM cells) > %(cluster_above)s AS yes"""
+# A view's cells: those of the tiles of ``zoom`` it covers, kept where they meet its box.
+VIEW_CELLS = f"""
+        SELECT c.x * {CELL_GRID} + (c.cell & {CELL_GRID - 1}) AS i,
+               c.y * {CELL_GRID} + (c.cell >> {SHIFT}) AS j,
+               c.{{prop}}, c.projects, c.sum_x, c.sum_y
+        FROM {{cells}} c
+        WHERE c.zoom = %(view_zoom)s AND c.x BETWEEN %(x0)s AND %(x1)s
+          AND c.y BETWEEN %(y0)s AND %(y1)s AND {{where}}"""  # noqa: S608 - as COUNTED_CELLS
+VIEW_CLUSTERS = """
+            SELECT * FROM ({rows}) r
+            UNION ALL
+            SELECT NULL, json_build_object('type', 'Feature',
+                   'geometry', ST_AsGeoJSON(ST_Transform(ST_Point(k.cx, k.cy, 3857), 4326),
+                                            {decimals})::json,
+                   'properties', json_build_object('cluster', true, 'count', k.count,
+                                                   '{prop}', k.{prop}))
+            FROM ({clusters}) k WHERE (SELECT yes FROM dense)"""
+VIEW = """
+        WITH box AS ({box}),
+        cells AS MATERIALIZED (SELECT * FROM ({cells}) v
+                               WHERE v.i BETWEEN %(i0)s AND %(i1)s
+                                 AND v.j BETWEEN %(j0)s AND %(j1)s),
+        dense AS (SELECT coalesce(sum(projects), 0) > %(cluster_above)s AS yes FROM cells)
+        SELECT json_build_object('type', 'FeatureCollection',
+               'features', coalesce(json_agg(r.f ORDER BY r.id), '[]'::json))::text
+        FROM ({rows}) r"""
+
+
+def tile(
+    prepared: Prepared,
+    where: ProjectFilter,
+    *,
+    layer: str,
+    prop: str,
+    z: int,
+    x: int,
+    y: int,
+    cluster_above: int,
+    extent: int,
+    buffer: int,
+) -> Query | None:
+    """The layer's MVT of tile z/x/y from its map tables: its projects, or the clusters of
+    its cells when too many have their point in it; None when they cannot answer ``where``."""
+    low, high = CELL_ZOOMS
+    rows_where = where.map_where("f", prepared.held)
+    cells_where = where.map_where("c", (prop,))
+    if rows_where is None:
+        return None
+    if low <= z <= high and cells_where is not None:
+        cells = Query.compose(STORED_CELLS, cells=prepared.cells, prop=prop, where=cells_where)
+        dense = Query(DENSE_STORED)
+    else:
+        dense = Query.compose(DENSE_COUNTED, rows=prepared.rows, where=rows_where)
+        cells = Query.compose(
+            COUNTED_CELLS,
+            {"cells_across": 2 ** (z + SHIFT)},
+            rows=prepared.rows,
+            prop=prop,
+            where=rows_where,
+        )
+    props = ", ".join(f"{sql} AS {name}" for name, sql in prepared.properties.items())
+    cluster_props = ", ".join(
+        f"k.{name}" if name == prop else f"NULL AS {name}" for name in prepared.properties
+    )
+    return Query.compose(
+        TILE,
+        {"z": z, "x": x, "y": y, "layer": layer, "cluster_above": cluster_above},
+        cells=cells,
+        dense=dense,
+        clusters=Query.compose(CLUSTERS, prop=prop, cells="SELECT * FROM cells", by="k.cell"),
+        rows=prepared.rows,
+        where=rows_where,
+        props=props,
+        cluster_props=cluster_props,
+        extent=str(extent),
+        buffer=str(buffer),
+    )
+
+
+def view_zoom(bbox: BBox, across: int) -> int | None:
+    """The tile zoom whose cells are at most a ``across``-th of the box's width, if stored."""
+    west, _, east, _ = bbox
+    width = max(east - west, 1e-9) / 360
+    zoom = max(CELL_ZOOMS[0], _ceil_log2(across / width) - SHIFT)
+    return zoom if zoom <= CELL_ZOOMS[1] else None
+
+
+def _ceil_log2(value: float) -> int:
+    return max(0, int(value - 1).bit_length()) if value >= 1 else 0
+
+
+def view(
+    prepared: Prepared,
+    where: ProjectFilter,
+    *,
+    prop: str,
+    bbox: BBox,
+    across: int,
+    box: Query,
+    rows: Callable[[str], Query],
+    cluster_above: int,
+    decimals: int,
+) -> Query | None:
+    """A GeoJSON FeatureCollection of the box: ``rows(few)``, its features (each a row ``(id,
+    f)``, read only when the SQL condition ``few`` holds), or the clusters of the stored cells
+    at most an ``across``-th of the box wide when too many projects have their point in those
+    meeting it. ``box`` is the CTE ``rows`` reads the box from. None when the stored cells
+    cannot answer ``where`` or are not that fine."""
+    zoom = view_zoom(bbox, across)
+    cells_where = where.map_where("c", (prop,))
+    if zoom is None or cells_where is None:
+        return None
+    i0, j0, i1, j1 = cell_range(bbox, zoom)
+    ranges = {
+        "view_zoom": zoom,
+        "x0": i0 >> SHIFT,
+        "x1": i1 >> SHIFT,
+        "y0": j0 >> SHIFT,
+        "y1": j1 >> SHIFT,
+        "i0": i0,
+        "i1": i1,
+        "j0": j0,
+        "j1": j1,
+    }
+    cells = Query.compose(VIEW_CELLS, ranges, cells=prepared.cells, prop=prop, where=cells_where)
+    clusters = Query.compose(CLUSTERS, prop=prop, cells="SELECT * FROM cells", by="k.i, k.j")
+    body = Query.compose(
+        VIEW_CLUSTERS,
+        rows=rows("(SELECT NOT yes FROM dense)"),
+        clusters=clusters,
+        prop=prop,
+        decimals=str(decimals),
+    )
+    return Query.compose(VIEW, {"cluster_above": cluster_above}, box=box, cells=cells, rows=body)
