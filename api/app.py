@@ -36,7 +36,7 @@ from api import (
     security,
     sheet,
 )
-from api.caching import BodyCache, DataVersion
+from api.caching import BodyCache, Versions
 from api.city import CityCache
 from api.database import Database, libpq_dsn
 from api.head import HeadAsGet
@@ -88,7 +88,7 @@ def create_app(settings: Settings, read_url: str, write_url: str | None = None) 
             pool_wait_s=settings.pool_wait_s,
         )
         app.state.health_database = health.own_connection(dsn)
-        app.state.data_version = DataVersion(settings.version_ttl)
+        app.state.data_version = Versions(settings.version_ttl)  # and the area versions
         app.state.city = CityCache()
         app.state.writer = (
             Writer(write_url, settings.statement_timeout_ms, settings.pool_wait_s)

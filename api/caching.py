@@ -1,13 +1,16 @@
-"""Caching keyed by the data version: ETag, Cache-Control, 304 Not Modified, and slow bodies.
+"""Caching keyed by data versions: ETag, Cache-Control, 304 Not Modified, and slow bodies.
 
-Every write bumps ``data_version`` (a trigger), so a tag made of that version and the request
-stays valid exactly as long as the data it describes. Any number of API processes agree on it.
-Each process reads the version at most once per ``ALLIMI_VERSION_TTL`` seconds, so a request
+Every write bumps ``data_version`` (a trigger), and records the map tiles its old and new
+geometry touch with that version (``area_versions``). A response about a place (a tile, a view
+of a bbox) is tagged with the version of its area (``api.areas``), any other with the data
+version, so a tag stays valid exactly as long as the data it describes, and a write leaves the
+tags of the rest of the city alone. Any number of API processes agree on them. Each process
+reads both at most once per ``ALLIMI_VERSION_TTL`` seconds, in one statement, so a request
 costs one round trip to the database, not two.
 
 The same tag keys ``BodyCache``: a response that took long to make (a city-wide view, a
-low-zoom tile, the district totals) is made once per data version and process, however many
-citizens ask for it at once, and served from memory until the data changes.
+low-zoom tile, the district totals) is made once per version of its area and process, however
+many citizens ask for it at once, and served from memory until its area changes.
 """
 
 from __future__ import annotations
@@ -22,27 +25,54 @@ from datetime import date
 
 from fastapi import Request, Response
 
+from api.areas import Area, Pyramid
 from api.database import Database, database
 from api.limits import within_budget
-from geo.versions import DATA_VERSION
+from geo.versions import area_versions
 
 CACHE_CONTROL = "public, max-age=15, must-revalidate"
 
 
-class DataVersion:
-    """The database's data version, re-read when older than ``ttl`` seconds."""
+class Versions:
+    """The data version and the area versions (``Pyramid``), re-read when older than ``ttl``
+    seconds: one statement reads the data version with the area rows newer than the last
+    version read (all of them the first time), and the pyramid takes them in."""
 
     def __init__(self, ttl: float) -> None:
         self.ttl = ttl
-        self._value = 0
+        self.pyramid = Pyramid()
+        self._value = -1
         self._read_at = -math.inf
 
+    async def _refresh(self, db: Database) -> None:
+        """A request finding the versions older than ``ttl`` reads them itself, never waiting
+        for another request's read (which may hang on a silent database): reads that overlap
+        add the same rows, and the newest data version read stands."""
+        began = time.monotonic()
+        if began - self._read_at < self.ttl:
+            return
+        seen = self._value
+        rows = await db.rows(area_versions(seen))
+        if not rows:
+            return
+        if rows[0][0] < seen:  # a database restored from before: start over
+            rows = await db.rows(area_versions(-1))
+            self.pyramid, self._value = Pyramid(), -1
+        for _, zoom, x, y, version in rows:
+            if zoom is not None:
+                self.pyramid.add(zoom, x, y, version)
+        self._value = max(self._value, int(rows[0][0]))
+        self._read_at = max(self._read_at, began)
+
     async def get(self, db: Database) -> int:
-        now = time.monotonic()
-        if now - self._read_at >= self.ttl:
-            self._value = int(await db.scalar(DATA_VERSION))
-            self._read_at = now
+        """The data version (of the whole city)."""
+        await self._refresh(db)
         return self._value
+
+    async def of(self, db: Database, area: Area | None) -> int:
+        """The version of ``area``: the data version without one."""
+        await self._refresh(db)
+        return area.version(self.pyramid) if area is not None else self._value
 
 
 class BodyCache:
@@ -75,8 +105,9 @@ class BodyCache:
     async def body(
         self, generation: object, key: str, make: Callable[[], Awaitable[str | bytes]]
     ) -> str | bytes:
-        """The body for ``key``, made by ``make`` unless kept. A new ``generation`` (data
-        version and date) empties the cache: nothing made from older data can be served."""
+        """The body for ``key``, made by ``make`` unless kept. Keys carry the version of what
+        they describe, so bodies of older data are never asked for again and age out; a new
+        ``generation`` (the date: days elapsed and remaining change daily) empties the cache."""
         if generation != self._generation:
             self._generation = generation
             self._bodies.clear()
@@ -99,7 +130,8 @@ class BodyCache:
 
 
 def etag(version: int, request: Request) -> str:
-    """The data version, today's date (days elapsed and remaining change daily) and the URL."""
+    """The version (the data's or its area's), today's date (days elapsed and remaining
+    change daily) and the URL."""
     query = b"&".join(sorted(request.scope["query_string"].split(b"&")))
     key = f"{version}|{date.today().isoformat()}|{request.scope['path']}|".encode() + query
     return f'"{hashlib.blake2b(key, digest_size=12).hexdigest()}"'
@@ -121,22 +153,26 @@ async def cached(
     media_type: str,
     produce: Callable[[Database], Awaitable[str | bytes]],
     *,
+    area: Area | None = None,
     empty_status: int | None = None,
 ) -> Response:
     """Answer 304 when the client's copy is current, else the body ``produce`` reads.
 
-    With ``empty_status`` an empty body answers that status (204 for an empty tile). A tag is
-    only ever sent with a 2xx answer, so a matching one stands for a 2xx; ``*`` matches only
-    once ``produce`` has found the resource (it raises a problem when there is none).
+    The tag carries the version of ``area`` (``api.areas``: what the route shows of the map),
+    or without one the data version. With ``empty_status`` an empty body answers that status
+    (204 for an empty tile). A tag is only ever sent with a 2xx answer, so a matching one
+    stands for a 2xx; ``*`` matches only once ``produce`` has found the resource (it raises a
+    problem when there is none).
     """
     db = await database(request)
-    version = await request.app.state.data_version.get(db)
+    versions: Versions = request.app.state.data_version
+    version = await versions.of(db, area)
     tag = etag(version, request)
     headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}
     if not_modified(request, tag, exists=False):
         return Response(status_code=304, headers=headers)
     bodies: BodyCache = request.app.state.bodies
-    body = await bodies.body((version, date.today()), tag, lambda: within_budget(produce, db))
+    body = await bodies.body(date.today(), tag, lambda: within_budget(produce, db))
     if not_modified(request, tag):
         return Response(status_code=304, headers=headers)
     if not body and empty_status:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from api.areas import Tile, view
 from api.caching import cached
 from api.city import City, city
 from api.database import Database
@@ -22,6 +23,9 @@ from web.messages import translations
 router = APIRouter(prefix="/api/layers", tags=["layers"])
 MVT = "application/vnd.mapbox-vector-tile"
 FEATURE_LIMIT = 5000
+# Layers whose features are drawn where they are, so that a tile or view changes only with a
+# write there; a district's totals change with any project of the district.
+AT_THEIR_PLACE = frozenset({"projects", "conflicts"})
 LayerId = Annotated[
     str, Path(description="A layer of the catalogue", json_schema_extra={"enum": list(LAYERS)})
 ]
@@ -124,7 +128,8 @@ async def layer_tile(
         data = await db.scalar(tile(layer, z, x, y, where))
         return bytes(data) if data else b""
 
-    return await cached(request, MVT, produce, empty_status=204)
+    area = Tile(z, x, y) if layer.id in AT_THEIR_PLACE else None
+    return await cached(request, MVT, produce, area=area, empty_status=204)
 
 
 @router.get(
@@ -142,4 +147,5 @@ async def layer_features(
     layer = _layer(layer_id)
     bbox = where.bbox
     query = features(layer, where, bbox, limit)
-    return await cached(request, "application/geo+json", lambda db: db.scalar(query))
+    area = view(bbox) if layer.id in AT_THEIR_PLACE else None
+    return await cached(request, "application/geo+json", lambda db: db.scalar(query), area=area)

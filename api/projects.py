@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from api.areas import view
 from api.caching import cached
 from api.database import Database
 from api.links import this_page
@@ -125,7 +126,7 @@ async def list_projects(
             f'"features":{features}}}'
         )
 
-    return await cached(request, GEOJSON, produce)
+    return await cached(request, GEOJSON, produce, area=view(where.bbox))
 
 
 @router.get(

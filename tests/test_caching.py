@@ -59,11 +59,32 @@ def test_concurrent_requests_for_one_body_make_it_once() -> None:
         cache = BodyCache(max_bytes=1 << 20, min_seconds=0.0)
         bodies = await asyncio.gather(*(cache.body(1, "k", make) for _ in range(10)))
         bodies.append(await cache.body(1, "k", make))  # kept
-        bodies.append(await cache.body(2, "k", make))  # a new data version: made again
+        bodies.append(await cache.body(2, "k", make))  # a new day: made again
         return bodies
 
     assert asyncio.run(scenario()) == ["body"] * 12
     assert len(made) == 2
+
+
+def test_bodies_of_older_versions_stay_until_they_age_out() -> None:
+    made: list[str] = []
+
+    def maker(key: str):
+        async def make() -> str:
+            made.append(key)
+            return key
+
+        return make
+
+    async def scenario() -> None:
+        cache = BodyCache(max_bytes=1 << 20, min_seconds=0.0)
+        await cache.body("today", "far tile at version 1", maker("far"))
+        await cache.body("today", "near tile at version 1", maker("near"))
+        await cache.body("today", "near tile at version 2", maker("near again"))  # a write
+        await cache.body("today", "far tile at version 1", maker("far"))  # still kept
+
+    asyncio.run(scenario())
+    assert made == ["far", "near", "near again"]
 
 
 def test_quick_bodies_are_not_kept() -> None:

@@ -42,6 +42,9 @@ depends_on = None
 
 READ_ROLE = "allimi_read"
 SHIFT = CELL_GRID.bit_length() - 1  # a cell's column >> SHIFT is its tile's
+# Shown with every project of a place, not kept in its map row (migrations 0002 and 0004
+# bump the data version on each of them first)
+SHOWN_EVERYWHERE = ("districts", "agencies", "categories", "terms", "jurisdiction")
 MAP_ROW = f"""
     SELECT p.id, p.code, p.category, p.status, p.district_code, p.budget, p.spent,
            {flagged_on("p")} AS flagged_on,
@@ -55,6 +58,11 @@ MAP_ROW = f"""
 
 def upgrade() -> None:
     low, high = CELL_ZOOMS
+    everywhere = "\n".join(
+        f"CREATE TRIGGER {table}_map_everywhere AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+        f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION map_everywhere_changed();"
+        for table in SHOWN_EVERYWHERE
+    )
     op.execute(
         f"""
         CREATE TABLE map_features (
@@ -155,8 +163,8 @@ def upgrade() -> None:
                     geom = excluded.geom
             ),
             gone AS (
-                DELETE FROM map_features f
-                WHERE f.id IN (SELECT id FROM old) AND f.id NOT IN (SELECT id FROM new)
+                DELETE FROM map_features f USING old o
+                WHERE f.id = o.id AND NOT EXISTS (SELECT FROM new w WHERE w.id = o.id)
             ),
             sides AS (
                 SELECT -1 AS n, o.* FROM old o UNION ALL SELECT 1, w.* FROM new w
@@ -216,6 +224,17 @@ def upgrade() -> None:
             FOR EACH STATEMENT EXECUTE FUNCTION projects_map_changed();
         CREATE TRIGGER projects_map_truncated AFTER TRUNCATE ON projects
             FOR EACH STATEMENT EXECUTE FUNCTION projects_map_changed();
+
+        -- What every place shows changed (a district's or agency's name, a category, a term): the
+        -- baseline under every tile moves.
+        CREATE FUNCTION map_everywhere_changed() RETURNS trigger
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+        BEGIN
+            INSERT INTO area_versions SELECT 0, 0, 0, version FROM data_version
+            ON CONFLICT (zoom, x, y) DO UPDATE SET version = excluded.version;
+            RETURN NULL;
+        END $$;
+        {everywhere}
 
         -- A conflict's point moves, appears or goes: its area has changed.
         CREATE FUNCTION conflicts_map_changed() RETURNS trigger
@@ -289,7 +308,7 @@ def downgrade() -> None:
         DROP TRIGGER conflicts_map_updated ON conflicts;
         DROP TRIGGER conflicts_map_deleted ON conflicts;
         DROP FUNCTION projects_map_changed(), conflicts_map_changed(), map_refresh(bigint[]),
-            area_tiles(geometry), map_cells_of(bigint, bigint);
+            area_tiles(geometry), map_cells_of(bigint, bigint), map_everywhere_changed() CASCADE;
         DROP TABLE map_features, map_cells, district_sums, area_versions;
         """
     )
