@@ -36,7 +36,7 @@ from api import (
     security,
     sheet,
 )
-from api.caching import BodyCache, Versions
+from api.caching import BodyCache, SharedBodies, Versions
 from api.city import CityCache
 from api.database import Database, libpq_dsn
 from api.head import HeadAsGet
@@ -46,6 +46,7 @@ from api.writer import Writer
 from geo.conflicts.rules import ConflictSettings, Rules
 from geo.settings import Settings
 
+SHARED_CACHE_CONNECTIONS = 2  # to the primary, for the shared body cache (``api.caching``)
 # The documented routes, by router: each takes only the query parameters it declares. The map
 # page (``pages``) also reads the view's state from its URL, so it takes any.
 ROUTERS = tuple(
@@ -96,12 +97,29 @@ def create_app(settings: Settings, read_url: str, write_url: str | None = None) 
             else None
         )
         app.state.bodies = BodyCache(settings.cache_mb * 2**20, settings.cache_min_ms / 1000)
+        app.state.shared_bodies = (
+            SharedBodies(
+                Database(
+                    libpq_dsn(write_url),
+                    SHARED_CACHE_CONNECTIONS,
+                    statement_timeout_ms=settings.statement_timeout_ms,
+                    pool_wait_s=settings.pool_wait_s,
+                    search_path=None,
+                    name="allimi-cache",
+                ),
+                settings.shared_cache_mb * 2**20,
+            )
+            if write_url and settings.shared_cache_mb
+            else None
+        )
         app.state.geopackages = downloads.GeoPackages()
         yield
         app.state.database.close()
         app.state.health_database.close()
         if app.state.writer:
             app.state.writer.close()
+        if app.state.shared_bodies:
+            app.state.shared_bodies.db.close()
 
     app = FastAPI(
         title="Allimi",

@@ -23,11 +23,14 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import date
 
+import psycopg2
 from fastapi import Request, Response
 
 from api.areas import Area, Pyramid
 from api.database import Database, database
 from api.limits import within_budget
+from api.problems import Problem
+from geo import body_cache
 from geo.versions import area_versions
 
 CACHE_CONTROL = "public, max-age=15, must-revalidate"
@@ -73,6 +76,38 @@ class Versions:
         """The version of ``area``: the data version without one."""
         await self._refresh(db)
         return area.version(self.pyramid) if area is not None else self._value
+
+
+class SharedBodies:
+    """Slow bodies kept in PostgreSQL (``geo.body_cache``) for every API process: looked up
+    when this process has not kept one, stored when one was slow to make. A lookup or store
+    that fails (the primary away, its pool busy) costs the request only the attempt: the body
+    is made, or served, as without. Every ``PRUNE_EVERY`` stores prune the table."""
+
+    PRUNE_EVERY = 256
+    FAILED = (psycopg2.Error, OSError, TimeoutError, Problem)
+
+    def __init__(self, db: Database, max_bytes: int) -> None:
+        self.db = db
+        self.max_bytes = max_bytes
+        self._stores = 0
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            found = await self.db.scalar(body_cache.kept(key))
+        except self.FAILED:
+            return None
+        return bytes(found) if found is not None else None
+
+    async def put(self, key: str, body: str | bytes) -> None:
+        data = body.encode() if isinstance(body, str) else body
+        self._stores += 1
+        try:
+            await self.db.rows(body_cache.keep(key, data))
+            if self._stores % self.PRUNE_EVERY == 0:
+                await self.db.rows(body_cache.prune(self.max_bytes))
+        except self.FAILED:
+            return
 
 
 class BodyCache:
@@ -172,7 +207,18 @@ async def cached(
     if not_modified(request, tag, exists=False):
         return Response(status_code=304, headers=headers)
     bodies: BodyCache = request.app.state.bodies
-    body = await bodies.body(date.today(), tag, lambda: within_budget(produce, db))
+    shared: SharedBodies | None = request.app.state.shared_bodies
+
+    async def make() -> str | bytes:
+        if shared is not None and (kept := await shared.get(tag)) is not None:
+            return kept
+        began = time.perf_counter()
+        made = await within_budget(produce, db)
+        if shared is not None and time.perf_counter() - began >= bodies.min_seconds:
+            await shared.put(tag, made)
+        return made
+
+    body = await bodies.body(date.today(), tag, make)
     if not_modified(request, tag):
         return Response(status_code=304, headers=headers)
     if not body and empty_status:

@@ -601,3 +601,19 @@ class AreaVersion(Base):
     version: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (Index("ix_area_versions_version", "version"),)
+
+
+class KeptBody(Base):
+    """A slow response body by its ETag, for every API process (an unlogged table, migration
+    0018, ``geo.body_cache``)."""
+
+    __tablename__ = "body_cache"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    kept_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index("ix_body_cache_kept_at", "kept_at"),
+        {"prefixes": ["UNLOGGED"]},
+    )

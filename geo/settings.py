@@ -109,6 +109,12 @@ class Settings(BaseSettings):
         ge=0,
         description="A response is kept only when making it took at least this long.",
     )
+    shared_cache_mb: int = Field(
+        default=0,
+        ge=0,
+        description="Size of a cache of slow responses in PostgreSQL (an unlogged table on the "
+        "primary) that every API process and a restarted one serve from; 0 turns it off.",
+    )
     public_url: str | None = Field(
         default=None,
         description="The portal's public base URL (https://allimi.example.org): links in "

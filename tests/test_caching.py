@@ -8,6 +8,7 @@ import time
 from sqlalchemy import Connection, text
 
 from api.caching import BodyCache
+from geo import body_cache
 from geo.settings import Settings
 from tests.city import ROAD
 from tests.conftest import VERSION_TTL, serve
@@ -123,3 +124,52 @@ def test_the_cache_keeps_within_its_budget_least_recently_used_out() -> None:
     asyncio.run(scenario())
     # c, least recently used, made way for e, and is made again
     assert calls == ["a", "b", "c", "d", "e", "c", "big", "big"]
+
+
+def test_a_body_one_process_kept_in_the_database_another_serves(db_url, engine) -> None:
+    settings = Settings(
+        database_url=db_url, version_ttl=VERSION_TTL, cache_min_ms=0, shared_cache_mb=16
+    )
+    try:
+        for one in serve(settings):
+            made = one.http.get("/api/districts")
+        tag = made.headers["etag"]
+        with engine.begin() as conn:
+            kept = conn.execute(
+                text("SELECT body FROM body_cache WHERE key = :k"), {"k": tag}
+            ).scalar_one()
+            assert bytes(kept) == made.content
+            conn.execute(  # what a process finds there, it serves: a sentinel shows it
+                text("UPDATE body_cache SET body = :b WHERE key = :k"),
+                {"b": b'[{"kept": true}]', "k": tag},
+            )
+        for other in serve(settings):  # a new process: nothing of its own kept yet
+            served = other.http.get("/api/districts")
+        for alone in serve(Settings(database_url=db_url, version_ttl=VERSION_TTL)):
+            unshared = alone.http.get("/api/districts")
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM body_cache"))
+    assert (served.headers["etag"], served.json()) == (tag, [{"kept": True}])
+    assert unshared.content == made.content  # off by default: made again
+
+
+def test_pruning_drops_earlier_days_and_the_oldest_when_over_size(engine) -> None:
+    rows = [(f"k{i}", b"x" * 2000, f"now() - interval '{i} minutes'") for i in range(40)]
+    with engine.begin() as conn:
+        for key, body, at in rows:
+            conn.execute(
+                text(f"INSERT INTO body_cache VALUES (:k, :b, {at})"), {"k": key, "b": body}
+            )
+        conn.execute(text("INSERT INTO body_cache VALUES ('old', '', current_date - 1)"))
+    try:
+        with engine.begin() as conn:
+            query = body_cache.prune(max_bytes=10**9)
+            assert conn.exec_driver_sql(query.sql, query.params).scalar_one() == 1
+            query = body_cache.prune(max_bytes=0)
+            assert conn.exec_driver_sql(query.sql, query.params).scalar_one() == 10
+            left = set(conn.execute(text("SELECT key FROM body_cache")).scalars())
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM body_cache"))
+    assert left == {f"k{i}" for i in range(30)}  # the ten oldest went
