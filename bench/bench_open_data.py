@@ -40,7 +40,7 @@ import sys
 import time
 import urllib.parse
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -50,6 +50,7 @@ from bench_api import (
     CONCURRENCY,
     ROOT,
     UNLIMITED,
+    Call,
     Job,
     LoadResult,
     api_server,
@@ -145,21 +146,23 @@ def tipg_server(database_url: str) -> Iterator[tuple[str, int]]:
 # --- the workload ---------------------------------------------------------------------------
 
 
-def prewarm(engine: Engine) -> str:
-    """The projects table and its indexes read into PostgreSQL's page cache (``pg_prewarm``),
+def prewarm(engine: Engine, tables: Sequence[str] = ("public.projects",)) -> str:
+    """The ``tables`` and their indexes read into PostgreSQL's page cache (``pg_prewarm``),
     so that neither server meets pages the other has just read; what was read, for the log."""
     with engine.begin() as conn:
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_prewarm"))
         rows = conn.execute(
             text(
                 "SELECT c.relname, pg_prewarm(c.oid) * current_setting('block_size')::bigint "
-                "FROM pg_class c WHERE c.oid = 'public.projects'::regclass OR c.oid IN "
-                "(SELECT indexrelid FROM pg_index WHERE indrelid = 'public.projects'::regclass)"
-            )
+                "FROM pg_class c WHERE c.oid = ANY(CAST(:t AS regclass[])) OR c.oid IN "
+                "(SELECT indexrelid FROM pg_index WHERE indrelid = ANY(CAST(:t AS regclass[])))"
+            ),
+            {"t": list(tables)},
         ).all()
         cache = conn.execute(text("SHOW shared_buffers")).scalar()
     read = sum(size for _, size in rows)
-    return f"{read / 2**20:,.0f} MiB of projects and its {len(rows) - 1} indexes, cache {cache}"
+    indexes = len(rows) - len(tables)
+    return f"{read / 2**20:,.0f} MiB of {', '.join(tables)} and {indexes} indexes, cache {cache}"
 
 
 def boxes(points: Sequence[tuple[float, float]], n: int, seed: int) -> list[str]:
@@ -201,7 +204,7 @@ def deep_jobs(base: str, depth: int, pages: int) -> list[Job]:
     in, reached by following ``next`` links as a client does."""
     path: str | None = f"/ogc/collections/projects/items?limit={STEP}"
     walked = 0
-    jobs = []
+    jobs: list[Job] = []
     with httpx.Client(base_url=base, timeout=300) as client:
         while path is not None and len(jobs) < pages:
             page = client.get(path).raise_for_status().json()
@@ -225,7 +228,7 @@ def pages(collection: str, offsets: Sequence[int | None]) -> list[Job]:
 
 
 def load(base: str, jobs: Sequence[Job], clients: int, args: argparse.Namespace) -> LoadResult:
-    def session():  # type: ignore[no-untyped-def]
+    def session() -> AbstractContextManager[Call]:
         return http_session(base)
 
     run_load(session, jobs[::-1], clients, args.warmup, args.max_requests)

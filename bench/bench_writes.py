@@ -322,6 +322,28 @@ def cold_start(base_url: str, token: str, targets: Sequence[Target]) -> None:
     time.sleep(Settings().version_ttl + 0.2)
 
 
+def readers_beside_writer(
+    base_url: str, token: str, targets: Sequence[Target], engine: Engine, jobs: Sequence[Job],
+    clients: int, args: argparse.Namespace,
+) -> tuple[LoadResult, LoadResult, list[int]]:  # fmt: skip
+    """``jobs`` read by ``clients`` alone, then beside one edit a second, after a first pass;
+    with the writer's [done, failed] edits and how far the data version moved meanwhile."""
+
+    def session() -> AbstractContextManager[Callable[[Job], int | None]]:
+        return http_session(base_url)
+
+    # a first pass over the same requests: PostgreSQL's and the system's page caches hold what
+    # the two phases read (else the first one pays the disk)
+    run_load(session, jobs, clients, args.duration, args.max_requests)
+    cold_start(base_url, token, targets)
+    alone = run_load(session, jobs, clients, args.duration, args.max_requests)
+    cold_start(base_url, token, targets)
+    versions = data_version(engine)
+    with steady_writer(base_url, token, targets) as edits:
+        beside = run_load(session, jobs, clients, args.duration, args.max_requests)
+    return alone, beside, [*edits, data_version(engine) - versions]
+
+
 # --- reporting ------------------------------------------------------------------------------
 
 
@@ -372,19 +394,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("\nReaders (response cache on), alone and beside one edit a second")
             for name, jobs in reads if args.only != "edits" else ():
                 for clients in CONCURRENCY:
-                    session = lambda: http_session(server.base_url)  # noqa: E731
-                    # a first pass over the same requests: PostgreSQL's and the system's page
-                    # caches hold what the two phases read (else the first one pays the disk)
-                    run_load(session, jobs, clients, args.duration, args.max_requests)
-                    cold_start(server.base_url, token, targets)
-                    alone = run_load(session, jobs, clients, args.duration, args.max_requests)
-                    cold_start(server.base_url, token, targets)
-                    versions = data_version(engine)
-                    with steady_writer(server.base_url, token, targets) as edits:
-                        beside = run_load(session, jobs, clients, args.duration,
-                                          args.max_requests)  # fmt: skip
-                    edits.append(data_version(engine) - versions)
-                    readers.append((name, clients, alone, beside, list(edits)))
+                    alone, beside, edits = readers_beside_writer(
+                        server.base_url, token, targets, engine, jobs, clients, args
+                    )
+                    readers.append((name, clients, alone, beside, edits))
                     print(f"  {line(name + ' alone', clients, alone)}")
                     done = f"edits {edits[0]} ok, {edits[1]} failed, data version +{edits[2]}"
                     print(f"  {line(name + ' with 1 edit/s', clients, beside)}  {done}")
