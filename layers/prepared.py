@@ -3,9 +3,10 @@
 A tile reads the layer's rows already in Web Mercator; when more projects than the layer's
 ``cluster_above`` have their point in the tile (or view), it reads the stored cells of that
 tile's zoom instead of a single project: counting, choosing and drawing the clusters of a
-city of a million projects costs as much as for a village. Filters the tables cannot answer
-(``ProjectFilter.map_where``) and zooms without stored cells draw from the layer's source,
-or compute the cells from the rows (``layers.render``).
+city of a million projects costs as much as for a village. A tile finer than the stored cells
+reads its features, at most one past the threshold, and only when that many meet it counts
+its cells from the rows. Filters the tables cannot answer (``ProjectFilter.map_where``) draw
+from the layer's source (``layers.render``).
 
 A work too small to show at the tile's zoom (a short line far out) is drawn as its point.
 A cluster stands for the projects whose point lies in its cell: its count, the category most
@@ -60,30 +61,41 @@ CLUSTERS = """
                sum(k.sum_x) / sum(k.projects) / 100.0 AS cx,
                sum(k.sum_y) / sum(k.projects) / 100.0 AS cy
         FROM ({cells}) k GROUP BY {by}"""
+# A feature's geometry in the tile; a work too small to show at its zoom, its point.
+FEATURE_GEOM = """coalesce(
+                       ST_AsMVTGeom(f.geom, box.e, {extent}, {buffer}, true),
+                       ST_AsMVTGeom(ST_Point(f.x / 100.0, f.y / 100.0, 3857), box.e,
+                                    {extent}, {buffer}, true))"""
 TILE = """
         WITH box AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e),
         cells AS MATERIALIZED ({cells}),
         dense AS ({dense})
         SELECT ST_AsMVT(t, %(layer)s, {extent}, 'geom', 'id') FROM (
-            SELECT f.id, {props}, NULL::bigint AS count,
-                   coalesce(ST_AsMVTGeom(f.geom, box.e, {extent}, {buffer}, true),
-                            ST_AsMVTGeom(ST_Point(f.x / 100.0, f.y / 100.0, 3857), box.e,
-                                         {extent}, {buffer}, true)) AS geom
+            SELECT f.id, {props}, NULL::bigint AS count, {geom} AS geom
             FROM {rows} f, box WHERE NOT (SELECT yes FROM dense) AND f.geom && box.e AND {where}
             UNION ALL
             SELECT NULL, {cluster_props}, k.count::bigint,
                    ST_AsMVTGeom(ST_Point(k.cx, k.cy, 3857), box.e, {extent}, {buffer}, true)
             FROM ({clusters}) k, box WHERE (SELECT yes FROM dense)
         ) t WHERE t.geom IS NOT NULL"""
-# Whether the tile is dense: by its stored cells' counts, or, where there are none, first
-# by the rows meeting it (cheap to count up to the threshold, and never fewer than those
-# whose point lies in it), then by its cells counted.
-DENSE_STORED = "SELECT coalesce(sum(projects), 0) > %(cluster_above)s AS yes FROM cells"
-DENSE_COUNTED = """
-        SELECT (SELECT count(*) FROM (SELECT FROM {rows} f, box
-                                      WHERE f.geom && box.e AND {where}
-                                      LIMIT %(cluster_above)s + 1) n) > %(cluster_above)s
-               AND (SELECT coalesce(sum(projects), 0) FROM cells) > %(cluster_above)s AS yes"""
+DENSE = "SELECT coalesce(sum(projects), 0) > %(cluster_above)s AS yes FROM cells"
+# Finer than the stored cells: the features, read at most one past the threshold; when that
+# many meet the tile, the clusters of its cells counted instead.
+FINE_TILE = """
+        WITH box AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e),
+        features AS MATERIALIZED (
+            SELECT f.id, {props}, NULL::bigint AS count, {geom} AS geom
+            FROM {rows} f, box WHERE f.geom && box.e AND {where}
+            LIMIT %(cluster_above)s + 1),
+        dense AS (SELECT count(*) > %(cluster_above)s AS yes FROM features),
+        cells AS MATERIALIZED ({cells})
+        SELECT ST_AsMVT(t, %(layer)s, {extent}, 'geom', 'id') FROM (
+            SELECT * FROM features WHERE NOT (SELECT yes FROM dense)
+            UNION ALL
+            SELECT NULL, {cluster_props}, k.count::bigint,
+                   ST_AsMVTGeom(ST_Point(k.cx, k.cy, 3857), box.e, {extent}, {buffer}, true)
+            FROM ({clusters}) k, box WHERE (SELECT yes FROM dense)
+        ) t WHERE t.geom IS NOT NULL"""
 # A view's cells: those of the tiles of ``zoom`` it covers, kept where they meet its box.
 VIEW_CELLS = f"""
         SELECT c.x * {CELL_GRID} + (c.cell & {CELL_GRID - 1}) AS i,
@@ -133,10 +145,10 @@ def tile(
     if rows_where is None:
         return None
     if low <= z <= high and cells_where is not None:
+        template = TILE
         cells = Query.compose(STORED_CELLS, cells=prepared.cells, prop=prop, where=cells_where)
-        dense = Query(DENSE_STORED)
     else:
-        dense = Query.compose(DENSE_COUNTED, rows=prepared.rows, where=rows_where)
+        template = FINE_TILE
         cells = Query.compose(
             COUNTED_CELLS,
             {"cells_across": 2 ** (z + SHIFT)},
@@ -149,10 +161,11 @@ def tile(
         f"k.{name}" if name == prop else f"NULL AS {name}" for name in prepared.properties
     )
     return Query.compose(
-        TILE,
+        template,
         {"z": z, "x": x, "y": y, "layer": layer, "cluster_above": cluster_above},
         cells=cells,
-        dense=dense,
+        dense=DENSE,
+        geom=FEATURE_GEOM.format(extent=extent, buffer=buffer),
         clusters=Query.compose(CLUSTERS, prop=prop, cells="SELECT * FROM cells", by="k.cell"),
         rows=prepared.rows,
         where=rows_where,
