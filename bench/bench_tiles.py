@@ -30,14 +30,21 @@ What it measures, in one run (``--only`` picks some):
   it (reading and writing, body cache on, limits raised), alone and beside one edit a second
   through the API (``bench_writes.py``'s official, projects and writer, after its first pass).
   Target: beside the writer, at least 80 % of the throughput alone.
+* **shared**: the shared body cache (``ALLIMI_SHARED_CACHE_MB``, ``body_cache`` in PostgreSQL)
+  at z10 to z16 with 1 and 16 clients, on the tiles phase's tiles: a portal making every tile
+  (memory cache off, shared cache off) against one reading them all from ``body_cache``
+  (memory cache off, 512 MB, ``ALLIMI_CACHE_MIN_MS=0``), which another portal filled with one
+  pass and stopped before; the table's size and rows after the fill. No target: it says at
+  which zoom the cache pays (over 1.2x). ``body_cache`` is emptied before and after.
 
 The exit status is 0 when every target of the phases run passes, 1 otherwise.
 
 Run from the repository root::
 
-    .venv/bin/python bench/bench_tiles.py                      # allimi_bench, about 12 minutes
+    .venv/bin/python bench/bench_tiles.py                      # allimi_bench, about 17 minutes
     .venv/bin/python bench/bench_tiles.py --duration 5 --warmup 2
     .venv/bin/python bench/bench_tiles.py --only view browser  # the home page alone
+    .venv/bin/python bench/bench_tiles.py --only shared        # the shared body cache
 """
 
 from __future__ import annotations
@@ -89,7 +96,7 @@ from sqlalchemy import Engine, text
 from geo.settings import Settings
 from geo.store.database import engine_for
 
-PHASES = ("tiles", "sizes", "presence", "view", "browser", "writes")
+PHASES = ("tiles", "sizes", "presence", "view", "browser", "writes", "shared")
 ZOOMS = (10, 12, 14, 16)
 WRITE_ZOOMS = (12, 14, 16)
 TARGET_TIPG_RATIO = 5.0
@@ -120,6 +127,19 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 PROJECTS_SHOWN = "#map .cluster, #map path.leaflet-interactive"  # districts are not interactive
 IDLE_S = 0.5
 SETTLE_TIMEOUT_S = 60.0
+# The shared phase: no process keeps a body in memory, so every answer is made or read from
+# body_cache; the cache needs the write login (the primary), so the portals read and write.
+WRITING_PORTAL = "bench_writes:portal"
+SHARED_CACHE_MB = 512
+PAYS_RATIO = 1.2  # "pays" above this throughput ratio: a measurement, not a target
+FILL_SECONDS = 300.0  # time bound of the fill's pass at each zoom
+SHARED_OFF = {**UNLIMITED, "ALLIMI_CACHE_MB": "0", "ALLIMI_SHARED_CACHE_MB": "0"}
+SHARED_ON = {
+    **UNLIMITED,
+    "ALLIMI_CACHE_MB": "0",
+    "ALLIMI_SHARED_CACHE_MB": str(SHARED_CACHE_MB),
+    "ALLIMI_CACHE_MIN_MS": "0",  # every body stored, however quick to make
+}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -730,6 +750,121 @@ def measure_writes(
     return checks
 
 
+# --- the shared body cache ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SharedRow:
+    z: int
+    clients: int
+    cold: LoadResult
+    shared: LoadResult
+
+    @property
+    def ratio(self) -> float:
+        return self.shared.rps / self.cold.rps if self.cold.rps else math.inf
+
+
+def body_cache_state(engine: Engine) -> tuple[int, int]:
+    """Rows of ``body_cache``, and its size in bytes with its index and TOAST."""
+    with engine.connect() as conn:
+        rows, size = conn.execute(
+            text("SELECT count(*), pg_total_relation_size('body_cache') FROM body_cache")
+        ).one()
+    return int(rows), int(size)
+
+
+def empty_body_cache(engine: Engine) -> int:
+    """``body_cache`` emptied (as the database's owner: the API's write role may too); how
+    many rows went."""
+    with engine.begin() as conn:
+        return int(conn.execute(text("DELETE FROM body_cache")).rowcount)
+
+
+def fill_shared(url: str, tiles: Mapping[int, list[Any]]) -> list[Check]:
+    """One pass over every zoom's tiles by a portal of its own, stopped before measuring."""
+    print(f"\nShared body cache: one pass over the tiles by another portal, then stopped "
+          f"({SURVEY_CLIENTS} clients, each tile once)")  # fmt: skip
+    checks = []
+    with api_server(url, 1, SHARED_ON, app=WRITING_PORTAL) as filler:
+        for z in ZOOMS:
+            done = survey(filler.base_url, jobs(OUR_TILE, z, tiles[z]), FILL_SECONDS)
+            print(f"  z{z:<3} {done.count}/{len(tiles[z])} tiles in {done.seconds:.1f} s, "
+                  f"{done.errors} failed", flush=True)  # fmt: skip
+            checks.append((
+                f"shared z{z}: the fill asked every tile once ({done.count}/{len(tiles[z])}, "
+                f"{done.errors} failed)",
+                done.count == len(tiles[z]) and not done.errors,
+            ))  # fmt: skip
+    return checks
+
+
+def shared_row(row: SharedRow) -> str:
+    return (
+        f"  z{row.z:<3} x{row.clients:<3} | {cells(row.cold)} | {cells(row.shared)} | "
+        f"{row.ratio:6.2f}x {row.cold.errors + row.shared.errors:>6}"
+    )
+
+
+SHARED_HEADER = (
+    f"  {'zoom':<4} {'cl.':<4} | {'cold/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'mean KB':>7} | "
+    f"{'shared/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'mean KB':>7} | {'ratio':>7} {'errors':>6}"
+)
+
+
+def verdict(z: int, rows: Sequence[SharedRow]) -> str:
+    """Whether reading ``body_cache`` beats making the tiles at zoom ``z``."""
+    mine = [r for r in rows if r.z == z]
+    pays = [r.clients for r in mine if r.ratio > PAYS_RATIO]
+    ratios = ", ".join(f"x{r.clients} {r.ratio:.2f}x" for r in mine)
+    if len(pays) == len(mine):
+        return f"  shared cache pays at z{z} ({ratios})"
+    if pays:
+        clients = " and ".join(str(c) for c in pays)
+        return f"  shared cache pays at z{z} with {clients} clients only ({ratios})"
+    return f"  shared cache does not pay at z{z} ({ratios})"
+
+
+def measure_shared(
+    args: argparse.Namespace, url: str, engine: Engine, tiles: Mapping[int, list[Any]]
+) -> list[Check]:
+    """Cold tiles against tiles another process has put in ``body_cache``, neither process
+    keeping any in memory; ``body_cache`` emptied before the fill and after."""
+    print(f"\nShared body cache: emptied ({empty_body_cache(engine)} rows)")
+    try:
+        checks = fill_shared(url, tiles)
+        rows, size = body_cache_state(engine)
+        print(f"  body_cache after the fill: {rows:,} rows, {size / 2**20:.1f} MiB "
+              "(pg_total_relation_size)")  # fmt: skip
+        print(f"\nTiles cold (memory cache off, shared cache off) against read from body_cache "
+              f"(memory cache off, ALLIMI_SHARED_CACHE_MB={SHARED_CACHE_MB}, "
+              f"ALLIMI_CACHE_MIN_MS=0), a portal each, per row one then the other")  # fmt: skip
+        print(SHARED_HEADER, flush=True)
+        measured = []
+        with (
+            api_server(url, 1, SHARED_OFF, app=WRITING_PORTAL) as cold,
+            api_server(url, 1, SHARED_ON, app=WRITING_PORTAL) as shared,
+        ):
+            for z in ZOOMS:
+                for clients in CONCURRENCY:
+                    requests = jobs(OUR_TILE, z, tiles[z])
+                    made = load(cold.base_url, requests, clients, args)
+                    read = load(shared.base_url, requests, clients, args)
+                    measured.append(SharedRow(z, clients, made, read))
+                    print(shared_row(measured[-1]), flush=True)
+        added = body_cache_state(engine)[0] - rows
+        print(f"  rows added to body_cache while measuring (tiles not found there): {added}")
+        for z in ZOOMS:
+            print(verdict(z, measured))
+        for r in measured:
+            errors = r.cold.errors + r.shared.errors
+            checks.append((f"shared z{r.z} x{r.clients}: every request answered ({errors} failed)",
+                           not errors))  # fmt: skip
+        return checks
+    finally:
+        print(f"  body_cache emptied after the phase ({empty_body_cache(engine)} rows)")
+
+
 # --- main -------------------------------------------------------------------------------------
 
 
@@ -824,6 +959,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             checks += browser_checks(*browser_runs(url, args.cold_runs), view)
         if "writes" in phases:
             checks += measure_writes(url, engine, points, args)
+        if "shared" in phases:
+            checks += measure_shared(args, url, engine, tiles)
         print()
         print_targets(checks)
         print(f"Total run time {time.monotonic() - began:.0f} s")

@@ -110,7 +110,7 @@ class Settings(BaseSettings):
         description="A response is kept only when making it took at least this long.",
     )
     shared_cache_mb: int = Field(
-        default=0,
+        default=256,
         ge=0,
         description="Size of a cache of slow responses in PostgreSQL (an unlogged table on the "
         "primary) that every API process and a restarted one serve from; 0 turns it off.",
