@@ -108,6 +108,7 @@ def create_app(settings: Settings, read_url: str, write_url: str | None = None) 
                     name="allimi-cache",
                 ),
                 settings.shared_cache_mb * 2**20,
+                scope=settings.public_url or "",
             )
             if write_url and settings.shared_cache_mb
             else None

@@ -82,19 +82,22 @@ class SharedBodies:
     """Slow bodies kept in PostgreSQL (``geo.body_cache``) for every API process: looked up
     when this process has not kept one, stored when one was slow to make. A lookup or store
     that fails (the primary away, its pool busy) costs the request only the attempt: the body
-    is made, or served, as without. Every ``PRUNE_EVERY`` stores prune the table."""
+    is made, or served, as without. Every ``PRUNE_EVERY`` stores prune the table. Bodies are
+    kept by ``scope`` (the public URL their links start with) and tag: processes serving under
+    another address never take each other's."""
 
     PRUNE_EVERY = 256
     FAILED = (psycopg2.Error, OSError, TimeoutError, Problem)
 
-    def __init__(self, db: Database, max_bytes: int) -> None:
+    def __init__(self, db: Database, max_bytes: int, *, scope: str) -> None:
         self.db = db
         self.max_bytes = max_bytes
+        self.scope = scope
         self._stores = 0
 
     async def get(self, key: str) -> bytes | None:
         try:
-            found = await self.db.scalar(body_cache.kept(key))
+            found = await self.db.scalar(body_cache.kept(f"{self.scope} {key}"))
         except self.FAILED:
             return None
         return bytes(found) if found is not None else None
@@ -103,7 +106,7 @@ class SharedBodies:
         data = body.encode() if isinstance(body, str) else body
         self._stores += 1
         try:
-            await self.db.rows(body_cache.keep(key, data))
+            await self.db.rows(body_cache.keep(f"{self.scope} {key}", data))
             if self._stores % self.PRUNE_EVERY == 0:
                 await self.db.rows(body_cache.prune(self.max_bytes))
         except self.FAILED:

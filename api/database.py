@@ -29,7 +29,7 @@ import ctypes
 import ipaddress
 import socket
 import threading
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import suppress
 from typing import Any, TypeVar
 
@@ -43,6 +43,7 @@ from psycopg2.extensions import parse_dsn
 from sqlalchemy.engine import make_url
 
 from api.limits import statement
+from api.prepared import Preparer, PreparingConnection
 from geo.sql import Query
 from geo.transaction import Later, Rows, Steps, resume, rows_of
 
@@ -162,6 +163,7 @@ class Database:
         self._statement_s = statement_timeout_ms / 1000 + GRACE_S
         self._connect_s = min(CONNECT_TIMEOUT_S, self._statement_s)
         self._pool_wait_s = pool_wait_s
+        self._preparer = Preparer()
 
     async def _address(self) -> dict[str, str]:
         """``hostaddr`` for the server's host name, looked up in a worker thread: libpq's own
@@ -184,6 +186,7 @@ class Database:
             conn = psycopg2.connect(
                 self._dsn,
                 async_=True,
+                connection_factory=PreparingConnection,
                 options=self._options,
                 application_name=self._name,
                 **KEEPALIVES,
@@ -199,11 +202,7 @@ class Database:
     async def _use(self, conn: Connection, query: Query) -> list[tuple[Any, ...]]:
         """Run ``query`` on ``conn``; back to the pool afterwards unless the connection failed."""
         try:
-            cursor = conn.cursor()
-            cursor.execute(query.sql, query.params)
-            async with asyncio.timeout(self._statement_s):  # no task of its own, as wait_for's
-                await _ready(conn)
-            found = cursor.fetchall()
+            found = await self._prepared(conn, query)
         except BaseException as exc:
             if _answered(exc) and not conn.closed and not conn.isexecuting():
                 self._idle.append(conn)
@@ -212,6 +211,26 @@ class Database:
             raise
         self._idle.append(conn)
         return found
+
+    async def _prepared(self, conn: Connection, query: Query) -> list[tuple[Any, ...]]:
+        """``query``'s rows, run as a prepared statement once it repeats (``api.prepared``)."""
+        assert isinstance(conn, PreparingConnection)
+        sql, params = self._preparer.sent(conn, query)
+        try:
+            return await self._fetch(conn, sql, params)
+        except psycopg2.Error as exc:
+            if not self._preparer.retried(conn, query, exc):
+                raise
+        return await self._fetch(conn, query.sql, query.params)
+
+    async def _fetch(
+        self, conn: Connection, sql: str, params: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        cursor = conn.cursor()
+        cursor.execute(sql, params)
+        async with asyncio.timeout(self._statement_s):  # no task of its own, as wait_for's
+            await _ready(conn)
+        return cursor.fetchall()
 
     async def rows(self, query: Query) -> list[tuple[Any, ...]]:
         """Every row of ``query``, in a slot of the pool within the client's share of it."""

@@ -3,6 +3,7 @@ database migrated to head, and the portal served over real HTTP on a free port."
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -27,6 +28,9 @@ from geo.store.database import drop_database, engine_for, prepare, read_url, wri
 from tests import city, danang
 
 TEST_DB = "allimi_test"
+# Each test asks a process of its own what that process makes: bodies other tests' processes
+# kept in the database (the shared body cache) would answer instead. test_caching turns it on.
+os.environ.setdefault("ALLIMI_SHARED_CACHE_MB", "0")
 VERSION_TTL = 0.2  # seconds the test server reuses the data version it read
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -136,12 +136,12 @@ def test_a_body_one_process_kept_in_the_database_another_serves(db_url, engine) 
         tag = made.headers["etag"]
         with engine.begin() as conn:
             kept = conn.execute(
-                text("SELECT body FROM body_cache WHERE key = :k"), {"k": tag}
+                text("SELECT body FROM body_cache WHERE key = :k"), {"k": f" {tag}"}
             ).scalar_one()
             assert bytes(kept) == made.content
             conn.execute(  # what a process finds there, it serves: a sentinel shows it
                 text("UPDATE body_cache SET body = :b WHERE key = :k"),
-                {"b": b'[{"kept": true}]', "k": tag},
+                {"b": b'[{"kept": true}]', "k": f" {tag}"},
             )
         for other in serve(settings):  # a new process: nothing of its own kept yet
             served = other.http.get("/api/districts")

@@ -15,6 +15,7 @@ from fastapi import Depends
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from api import prepared
 from api.database import Database, database, libpq_dsn
 from geo.settings import Settings
 from geo.sql import Query
@@ -222,3 +223,39 @@ def test_a_server_named_by_host_name_is_reached(db_url) -> None:
         response = running.http.get(PROJECT)
     assert response.status_code == 200
     assert response.json()["id"] == PROJECT.rsplit("/", 1)[1]
+
+
+PREPARED = Query("SELECT name, statement FROM pg_prepared_statements ORDER BY prepare_time")
+
+
+def test_a_repeated_read_is_prepared_and_answers_as_before(db_url, monkeypatch) -> None:
+    """A text seen ``REPEATS`` times is prepared on the connection; its answers stay those of
+    the text sent as it is; a text PostgreSQL cannot prepare is still answered; a connection
+    keeps at most ``KEPT`` statements."""
+    monkeypatch.setattr(prepared, "KEPT", 2)
+    tile = Query(
+        "SELECT ST_AsText(ST_TileEnvelope(%(z)s, %(x)s, %(y)s)), %(label)s::text || '%%'",
+        {"z": 12, "x": 3493, "y": 1586, "label": "a"},
+    )
+    untyped = Query("SELECT %(value)s", {"value": "as it is"})
+
+    async def scenario() -> tuple[list, list, list, list]:
+        db = Database(libpq_dsn(db_url), 1, statement_timeout_ms=2000, pool_wait_s=1)
+        try:
+            answers = [await db.rows(tile) for _ in range(prepared.REPEATS + 2)]
+            kept = await db.rows(PREPARED)
+            odd = [await db.rows(untyped) for _ in range(prepared.REPEATS + 2)]
+            for n in range(3):
+                for _ in range(prepared.REPEATS):
+                    await db.rows(Query(f"SELECT {n} + %(one)s", {"one": 1}))
+            return answers, kept, odd, await db.rows(PREPARED)
+        finally:
+            db.close()
+
+    answers, kept, odd, finally_kept = asyncio.run(scenario())
+    assert all(a == answers[0] for a in answers)
+    assert answers[0][0][1] == "a%"
+    assert [s for _, s in kept if "ST_TileEnvelope($1, $2, $3)" in s]
+    assert odd == [[("as it is",)]] * (prepared.REPEATS + 2)
+    assert len(finally_kept) == 2  # the oldest went
+    assert all("+ $1" in s for _, s in finally_kept)
