@@ -347,3 +347,15 @@ def test_a_scan_and_a_write_wait_for_each_other_without_deadlock(
     assert isinstance(outcome.get("scan"), store.Merged)
     assert set(found(conn)) == {("clash", "STAYS", "MOVES")}
     assert stays
+
+
+def test_a_recheck_of_both_works_of_a_pair_keeps_one_conflict(conn: Connection) -> None:
+    """Both works of a pair re-checked at once (an import of both) find the pair from either
+    side; it is one conflict, met at the same place whichever side found it (these two lines,
+    11 m apart, meet at points a rounding apart when measured from one or the other)."""
+    one = work(conn, "ONE", line([(127.000725615, 37.500816799), (127.000562361, 37.500077754)]))
+    other = work(conn, "OTHER", line([(127.000498835, 37.500377093), (127.00036697, 37.500786736)]))
+    query = store.recheck([one, other])
+    conn.exec_driver_sql(query.sql, query.params)
+    conn.commit()
+    assert set(found(conn)) == {("clash", "ONE", "OTHER")}

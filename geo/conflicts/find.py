@@ -40,11 +40,16 @@ AT = "ST_LineInterpolatePoint(ST_ShortestLine(a.geom, {other}.geom), 0.5)"
 DISTANCE = "ST_Distance(a.geom::geography, {other}.geom::geography)::real"
 OVERLAP = "least(a.e, {other}.e) - greatest(a.s, {other}.s) + 1"
 
+# A pair is measured from its first work (the lower id): found from either side, it is the same
+# row (a distance or meeting point measured the other way round may differ in the last bits).
+FIRST = "(CASE WHEN b.id < a.id THEN b.geom ELSE a.geom END)"
+SECOND = "(CASE WHEN b.id < a.id THEN a.geom ELSE b.geom END)"
 PAIRS = f"""
     SELECT CASE WHEN {OVERLAP.format(other="b")} >= 1 THEN 'clash' ELSE 'dig_once' END AS kind,
            least(a.id, b.id) AS a_id, greatest(a.id, b.id) AS b_id, NULL::bigint AS zone_id,
-           {DISTANCE.format(other="b")} AS distance_m,
-           {OVERLAP.format(other="b")} AS overlap_days, {AT.format(other="b")} AS at
+           ST_Distance({FIRST}::geography, {SECOND}::geography)::real AS distance_m,
+           {OVERLAP.format(other="b")} AS overlap_days,
+           ST_LineInterpolatePoint(ST_ShortestLine({FIRST}, {SECOND}), 0.5) AS at
     FROM r, ({{a}}) a, w b
     WHERE {{scope}} AND b.id IS DISTINCT FROM a.id
       AND b.s <= a.e + r.gap_days AND b.e >= a.s - r.gap_days
