@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from typing import Annotated
 
 import httpx
@@ -259,3 +260,31 @@ def test_a_repeated_read_is_prepared_and_answers_as_before(db_url, monkeypatch) 
     assert odd == [[("as it is",)]] * (prepared.REPEATS + 2)
     assert len(finally_kept) == 2  # the oldest went
     assert all("+ $1" in s for _, s in finally_kept)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(1.6, 2), (2**40, 0), (-(2**31), 3), (2**70, 0), (Decimal("2.5"), 1)],
+)
+def test_a_prepared_read_answers_as_its_text_for_values_its_column_cannot_hold(
+    db_url, value, expected
+) -> None:
+    """A value keeps its own type in a prepared statement: not rounded or refused as the
+    ``integer`` it is compared with."""
+    query = Query(
+        "SELECT count(*) FROM generate_series(1, 3) g(i) WHERE i::integer >= %(v)s"
+        " AND i::integer <> %(v)s",
+        {"v": value},
+    )
+
+    async def scenario() -> tuple[list, list]:
+        db = Database(libpq_dsn(db_url), 1, statement_timeout_ms=2000, pool_wait_s=1)
+        try:
+            counts = [await db.scalar(query) for _ in range(prepared.REPEATS + 2)]
+            return counts, await db.rows(PREPARED)
+        finally:
+            db.close()
+
+    counts, kept = asyncio.run(scenario())
+    assert counts == [expected] * (prepared.REPEATS + 2)
+    assert [s for _, s in kept if "i::integer >= $1" in s]
