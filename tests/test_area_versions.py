@@ -17,6 +17,7 @@ import pytest
 from api.areas import MAX_ZOOM, Pyramid, covering
 from api.caching import Versions
 from geo.filters import BBox, envelopes
+from geo.map_tables import AREA_ZOOM, HALF_WORLD_M
 from geo.settings import Settings
 from geo.sql import Query
 from geo.store.database import drop_database, engine_for
@@ -402,3 +403,49 @@ def test_a_tile_changes_when_a_write_lands_within_its_buffer(site: Site) -> None
     assert after[urls[1]].headers["etag"] != before[urls[1]].headers["etag"]  # its buffer
     assert revalidated(http, {urls[2]: before[urls[2]]}) == {urls[2]: 304}  # beyond it
     site.edit(geometry=NEW["geometry"])
+
+
+# The tiles a geometry's change marks, against a brute force
+
+
+def brute_area_tiles(west: float, south: float, east: float, north: float) -> set[tuple]:
+    """The zoom-16 tiles meeting the box, or those of the finest coarser zoom whose tiles it
+    spans fewer than 8 of each way."""
+    n = 1 << AREA_ZOOM
+
+    def index(metres: float) -> int:
+        return min(max(math.floor(metres / (2 * HALF_WORLD_M) * n), 0), n - 1)
+
+    x0, x1, y0, y1 = (
+        index(west + HALF_WORLD_M),
+        index(east + HALF_WORLD_M),
+        index(HALF_WORLD_M - north),
+        index(HALF_WORLD_M - south),
+    )
+    for k in range(AREA_ZOOM + 1):
+        if (x1 >> k) - (x0 >> k) < 8 and (y1 >> k) - (y0 >> k) < 8:
+            return {
+                (AREA_ZOOM - k, x, y)
+                for x in range(x0 >> k, (x1 >> k) + 1)
+                for y in range(y0 >> k, (y1 >> k) + 1)
+            }
+    raise AssertionError("at zoom 0 one tile holds the world")
+
+
+def test_a_change_marks_the_tiles_of_its_box(engine) -> None:
+    """Points, lines of a few tiles, a district, a country, the world, its edges."""
+    draw = random.Random(19)
+    h = HALF_WORLD_M
+    boxes = [(14143000.0, 4512000.0, 14143000.0, 4512000.0), (-h, -h, h, h),
+             (h - 1, 0.0, h, 1.0), (-h, h - 1, -h + 1, h)]  # fmt: skip
+    for size in (0, 50, 300, 2_000, 20_000, 300_000, 3_000_000, 30_000_000):
+        for _ in range(12):
+            x, y = draw.uniform(-h, h - size), draw.uniform(-h, h - size)
+            boxes.append((x, y, x + draw.uniform(0, size), y + draw.uniform(0, size)))
+    marked = "SELECT zoom, x, y FROM area_tiles(ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 3857))"
+    with engine.connect() as conn:
+        for west, south, east, north in boxes:
+            box = {"w": west, "s": south, "e": east, "n": north}
+            found = conn.exec_driver_sql(marked, box).all()
+            assert len(found) == len(set(found))
+            assert set(found) == brute_area_tiles(west, south, east, north), (west, south)

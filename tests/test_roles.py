@@ -85,6 +85,8 @@ def _rows(conn: Connection, sql: str, params: dict[str, object] | None = None) -
         "UPDATE data_version SET version = 0",
         "CREATE TABLE scribble (x int)",
         "CREATE TABLE public.scribble (x int)",
+        "SELECT public.map_refresh('{1}')",
+        "SELECT public.refresh_project_statistics()",
     ],
 )
 def test_writes_are_denied(reader: Connection, statement: str) -> None:

@@ -75,6 +75,8 @@ ADDED = f"""
     FROM import_rows s JOIN import_matches m USING (row)
     JOIN projects p ON p.agency_code = s.agency AND p.source_key = s.key
     WHERE m.id IS NULL OR cardinality(m.fields) > 0;
+    ALTER TABLE import_added ADD PRIMARY KEY (row);  -- the change log's entries join by row
+    ANALYZE import_added;
     INSERT INTO progress_reports (project_id, reported_on, actual, planned, spent_to_date, note,
                                   state, decided_at)
     SELECT a.id, r.reported_on, r.actual, r.planned, r.spent_to_date, r.note, 'approved', now()

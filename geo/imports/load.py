@@ -325,6 +325,13 @@ TOUCHED = """
     SELECT coalesce(array_agg(p.id), '{}') AS ids FROM import_rows s JOIN import_matches m
     USING (row) JOIN projects p ON p.agency_code = s.agency AND p.source_key = s.key
     WHERE m.id IS NULL OR cardinality(m.fields) > 0"""
+# The planner's statistics of projects are refreshed when an import changed more than this
+# share of the rows they count (any, when never taken); in the transaction, whose new rows
+# ANALYZE samples too
+STALE_SHARE = 0.1
+STATISTICS = """
+    SELECT refresh_project_statistics() FROM pg_class
+    WHERE oid = 'projects'::regclass AND %(changed)s > %(share)s * greatest(reltuples, 0)"""
 WAS = "SELECT * FROM import_before ORDER BY id"
 IS = f"""
     SELECT {COLUMNS}, {GAINED} FROM projects p JOIN import_before b USING (id)
@@ -405,6 +412,8 @@ def _apply(
     )
     conn.exec_driver_sql(BEFORE)
     conn.exec_driver_sql(UPDATE_CHANGED)
+    conn.exec_driver_sql(STATISTICS, {"changed": report.new + report.changed,
+                                      "share": STALE_SHARE})  # fmt: skip
     conn.exec_driver_sql(TOUCHED)
     history.add(conn)
     touched = recheck_of(Query("(SELECT ids FROM import_touched)::bigint[]"), find.ids([], "zones"))
