@@ -1,4 +1,5 @@
-"""``/api/health``: is the database reachable, which PostGIS, how many projects.
+"""``/api/health``: is the database reachable, which PostGIS, how many projects (counted up to
+``geo.health.EXACT_UP_TO``, estimated beyond).
 
 It answers within a second whatever the database does: the check runs on a connection of its
 own (a busy or hung pool cannot delay it) under one deadline for connecting and the query, and
@@ -11,11 +12,11 @@ import asyncio
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.database import Database
 from api.problems import DATABASE_ERRORS, RETRY_AFTER, documented, problem_response
-from geo.health import HEALTH
+from geo.health import EXACT_UP_TO, HEALTH
 
 router = APIRouter(tags=["health"])
 DEADLINE_S = 0.75
@@ -26,6 +27,9 @@ class Health(BaseModel):
     database: str
     postgis: str
     projects: int
+    projects_estimated: bool = Field(
+        description=f"Whether projects is the statistics' estimate (past {EXACT_UP_TO:,})"
+    )
 
 
 def own_connection(dsn: str) -> Database:
@@ -51,4 +55,7 @@ async def health(request: Request) -> Health | JSONResponse:
             headers=RETRY_AFTER,
         )
     assert row is not None
-    return Health(status="ok", database="reachable", postgis=row[0], projects=row[1])
+    return Health(
+        status="ok", database="reachable", postgis=row[0], projects=row[1],
+        projects_estimated=row[2],
+    )  # fmt: skip

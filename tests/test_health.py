@@ -20,7 +20,13 @@ def test_health_reports_database_postgis_and_count(server, engine) -> None:
     response = server.http.get("/api/health")
     assert response.status_code == 200
     body = response.json()
-    assert body == {"status": "ok", "database": "reachable", "postgis": version, "projects": count}
+    assert body == {
+        "status": "ok",
+        "database": "reachable",
+        "postgis": version,
+        "projects": count,
+        "projects_estimated": False,
+    }
 
 
 def test_health_says_when_the_database_is_down(tmp_path: Path) -> None:

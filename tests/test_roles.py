@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 
 from api.database import SEARCH_PATH, libpq_dsn
 from geo.accounts import NewUser, account_of, add_user, issue_token, revoke
+from geo.health import HEALTH
 from geo.settings import Settings
 from geo.store.database import read_url
 from tests.city import HIDDEN, ROAD
@@ -187,3 +188,15 @@ def test_a_reader_finds_only_a_live_tokens_account(reader: Connection, engine: E
     finally:
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM users WHERE id = :u"), {"u": user})
+
+
+def test_the_health_check_estimates_a_big_count_as_a_reader(reader: Connection) -> None:
+    """Past the count it makes exactly, the health check reports the statistics' count of
+    published projects, which the read role may see, and says it is an estimate."""
+    exact = _rows(reader, "SELECT count(*) FROM projects")[0][0]
+    assert exact > 1
+    _, counted, estimated = _rows(reader, HEALTH.sql, HEALTH.params)[0]
+    assert (counted, estimated) == (exact, False)
+    _, guessed, estimated = _rows(reader, HEALTH.sql, {"exact_up_to": 1})[0]
+    assert estimated is True
+    assert guessed >= 2
