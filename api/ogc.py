@@ -259,7 +259,8 @@ async def service_description(request: Request, here: Here) -> Response:
 async def _collections(
     db: Database, layers: list[Layer], request: Request, here: City
 ) -> list[dict[str, Any]]:
-    found = read_extents(await db.rows(extents(layers)))
+    margin_m = request.app.state.settings.geometry_margin_m
+    found = read_extents(await db.rows(extents(layers, margin_m)))
     j = here.jurisdiction
     return [
         collection(layer, j.local(title(layer, j)), found[layer.id], j.timezone, _linker(request))

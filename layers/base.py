@@ -73,11 +73,17 @@ class Layer:
     period: tuple[str, str] | None = None
     # Map tables a trigger keeps, drawn from when they can answer the request's filter
     prepared: Prepared | None = None
+    # Timeless features lying where the city's works may (its districts and the geometry
+    # margin around them): the collection's extent is that, not measured at each request (a
+    # city has tens of millions of conflicts)
+    within_city: bool = False
 
     def __post_init__(self) -> None:
         """Property names are written into the layer's statements: plain identifiers only."""
         for name in (*self.properties, self.style.property, *self.translated, *self.attributes):
             identifier(name)
+        if self.within_city and self.period:
+            raise ValueError(f"layer {self.id}: an extent of the city's is timeless")
         for column in self.period or ():
             identifier(column)
         for name, attribute in self.attributes.items():

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from geo.earth import METRES_PER_DEGREE
 from geo.filters import ProjectFilter
 from geo.sql import Query
 from layers.base import Layer
@@ -26,6 +27,12 @@ EXTENT = """
         SELECT %({name})s, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), first, last
         FROM (SELECT ST_Extent(s.geom) AS e, {first} AS first, {last} AS last
               FROM ({source}) s) x"""
+# The city's districts' extent, reaching ``margin_m`` beyond (in degrees at its farthest latitude)
+CITY_EXTENT = f"""
+        SELECT %({{name}})s, ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), NULL::date, NULL::date
+        FROM (SELECT ST_Expand(c.e, %(margin_m)s / ({METRES_PER_DEGREE} * greatest(
+                  cos(radians(greatest(abs(ST_YMin(c.e)), abs(ST_YMax(c.e))))), 0.01))) AS e
+              FROM (SELECT ST_Extent(geom) AS e FROM districts WHERE level = 1) c) x"""  # noqa: S608 - a constant
 HTML_F = {"f": "html"}
 # (path, query) -> the link's URL, as the API makes links
 Href = Callable[[str, dict[str, str] | None], str]
@@ -46,13 +53,14 @@ def link(rel: str, media_type: str, title: str, href: str) -> dict[str, str]:
     return {"rel": rel, "type": media_type, "title": title, "href": href}
 
 
-def extents(layers: Iterable[Layer]) -> Query:
-    """One row per layer: its id, the bbox of its features (NULLs when it has none) and the
-    first and last day of their periods (NULLs when timeless)."""
+def extents(layers: Iterable[Layer], margin_m: float) -> Query:
+    """One row per layer: its id, the bbox of its features (NULLs when it has none; for a layer
+    ``within_city``, the city's, ``margin_m`` beyond its districts) and the first and last day
+    of their periods (NULLs when timeless)."""
     return Query(" UNION ALL ").join(
         Query.compose(
-            EXTENT,
-            {f"layer_{layer.id}": layer.id},
+            CITY_EXTENT if layer.within_city else EXTENT,
+            {f"layer_{layer.id}": layer.id, "margin_m": margin_m},
             name=f"layer_{layer.id}",
             first=f"min(s.{layer.period[0]})" if layer.period else "NULL::date",
             last=f"max(s.{layer.period[1]})" if layer.period else "NULL::date",

@@ -33,6 +33,7 @@ CONFLICTS = Layer(
     title="layer.conflicts",
     geometry="point",
     source=source,
+    within_city=True,
     properties={"kind": "String", "status": "String", "a_code": "String", "b_code": "String"},
     style=Style(
         property="kind",

@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from api.rendering import templates
+from geo.earth import METRES_PER_DEGREE
+from geo.settings import Settings
 from layers import LAYERS
 from layers.collections import CRS84, GEOJSON
 from layers.items import MAX_LIMIT
@@ -130,6 +132,12 @@ def test_collections_are_the_public_layers_with_their_extents(server, engine) ->
     )[0]
     assert collections["districts"]["extent"]["spatial"]["bbox"] == [pytest.approx(list(districts))]
     assert "temporal" not in collections["districts"]["extent"]
+    # where works meet lies where works may: the city, and the geometry margin beyond
+    west, south, east, north = collections["conflicts"]["extent"]["spatial"]["bbox"][0]
+    reach = Settings().geometry_margin_m / METRES_PER_DEGREE
+    beyond = [districts[0] - west, districts[1] - south, east - districts[2], north - districts[3]]
+    assert all(reach <= b < 2 * reach for b in beyond), beyond
+    assert "temporal" not in collections["conflicts"]["extent"]
     one = server.http.get("/ogc/collections/projects").json()
     assert one["extent"] == projects["extent"]
     rels = {(link["rel"], link["type"]) for link in one["links"]}
