@@ -812,6 +812,14 @@ def print_targets(checks: Sequence[tuple[str, bool]]) -> None:
     print(f"  {sum(ok for _, ok in checks)}/{len(checks)} passed")
 
 
+def finish(checks: Sequence[tuple[str, bool]], began: float) -> int:
+    """Print the targets and the run's time (since the monotonic ``began``); the exit status:
+    0 when every target passes."""
+    print_targets(checks)
+    print(f"Total run time {time.monotonic() - began:.0f} s")
+    return 0 if all(ok for _, ok in checks) else 1
+
+
 # --- main ---------------------------------------------------------------------------------
 
 
@@ -861,9 +869,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_sizes(surveys)
         print_plans(plans)
         checks = targets(rows, surveys)
-        print_targets(checks)
-        print(f"Total run time {time.monotonic() - began:.0f} s")
-        return 0 if all(ok for _, ok in checks) else 1
+        return finish(checks, began)
     finally:
         engine.dispose()
 

@@ -53,7 +53,7 @@ import geopandas as gpd
 import numpy as np
 import psycopg2
 import shapely
-from bench_api import background_busy, default_database_url, percentile, print_targets, safe_url
+from bench_api import background_busy, default_database_url, finish, percentile, safe_url
 from sqlalchemy import Connection, Engine
 
 from api.database import libpq_dsn
@@ -465,9 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nRatios to the references")
         for label, ratio in ratios:
             print(f"  {label:<34} {ratio:7.2f}x")
-        print_targets(checks)
-        print(f"Total run time {time.monotonic() - began:.0f} s")
-        return 0 if all(ok for _, ok in checks) else 1
+        return finish(checks, began)
     finally:
         engine.dispose()
 

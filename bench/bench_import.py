@@ -55,7 +55,7 @@ import numpy as np
 import pyogrio
 import shapely
 import yaml
-from bench_api import CLOCK_TICKS, background_busy, print_targets, safe_url
+from bench_api import CLOCK_TICKS, background_busy, finish, safe_url
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
@@ -494,9 +494,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         (f"import peak memory under {TARGET_PEAK_MB:.0f} MB ({large_import.peak_mb:.0f} MB)",
          large_import.peak_mb < TARGET_PEAK_MB),
     ]  # fmt: skip
-    print_targets(checks)
-    print(f"Total run time {time.monotonic() - began:.0f} s")
-    return 0 if all(ok for _, ok in checks) else 1
+    return finish(checks, began)
 
 
 if __name__ == "__main__":

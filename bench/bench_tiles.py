@@ -79,9 +79,9 @@ from bench_api import (
     api_server,
     background_busy,
     default_database_url,
+    finish,
     http_session,
     measurement_arguments,
-    print_targets,
     run_load,
     safe_url,
     sample_points,
@@ -962,9 +962,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "shared" in phases:
             checks += measure_shared(args, url, engine, tiles)
         print()
-        print_targets(checks)
-        print(f"Total run time {time.monotonic() - began:.0f} s")
-        return 0 if all(ok for _, ok in checks) else 1
+        return finish(checks, began)
     finally:
         engine.dispose()
 

@@ -51,9 +51,9 @@ from bench_api import (
     click_jobs,
     cpu_now,
     default_database_url,
+    finish,
     http_session,
     measurement_arguments,
-    print_targets,
     run_load,
     safe_url,
     sample_points,
@@ -419,9 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"  {name:<8} {clients:>7} {alone.rps:>10.1f} {beside.rps:>10.1f}",
                 f"{ratio:>6.2f} {p99}",
             )
-        print_targets(checks)
-        print(f"Total run time {time.monotonic() - began:.0f} s")
-        return 0 if all(ok for _, ok in checks) else 1
+        return finish(checks, began)
     finally:
         engine.dispose()
 
