@@ -58,8 +58,8 @@ COUNTED_CELLS = f"""
 CLUSTERS = """
         SELECT sum(k.projects) AS count,
                (array_agg(k.{prop} ORDER BY k.projects DESC, k.{prop}))[1] AS {prop},
-               sum(k.sum_x) / sum(k.projects) / 100.0 AS cx,
-               sum(k.sum_y) / sum(k.projects) / 100.0 AS cy
+               sum(k.sum_x::float8) / sum(k.projects) / 100 AS cx,
+               sum(k.sum_y::float8) / sum(k.projects) / 100 AS cy
         FROM ({cells}) k GROUP BY {by}"""
 # A feature's geometry in the tile; a work too small to show at its zoom, its point.
 FEATURE_GEOM = """coalesce(
@@ -67,7 +67,7 @@ FEATURE_GEOM = """coalesce(
                        ST_AsMVTGeom(ST_Point(f.x / 100.0, f.y / 100.0, 3857), box.e,
                                     {extent}, {buffer}, true))"""
 TILE = """
-        WITH box AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e),
+        WITH box AS ({box}),
         cells AS MATERIALIZED ({cells}),
         dense AS ({dense})
         SELECT ST_AsMVT(t, %(layer)s, {extent}, 'geom', 'id') FROM (
@@ -75,14 +75,26 @@ TILE = """
             FROM {rows} f, box WHERE NOT (SELECT yes FROM dense) AND f.geom && box.e AND {where}
             UNION ALL
             SELECT NULL, {cluster_props}, k.count::bigint,
-                   ST_AsMVTGeom(ST_Point(k.cx, k.cy, 3857), box.e, {extent}, {buffer}, true)
+                   {cluster_geom}
             FROM ({clusters}) k, box WHERE (SELECT yes FROM dense)
         ) t WHERE t.geom IS NOT NULL"""
 DENSE = "SELECT coalesce(sum(projects), 0) > %(cluster_above)s AS yes FROM cells"
+# The tile's envelope and scale (units of the MVT extent per metre), as ST_AsMVTGeom takes them
+TILE_BOX = """
+        SELECT e, {extent} / (ST_XMax(e) - ST_XMin(e)) AS fx,
+               {extent} / (ST_YMax(e) - ST_YMin(e)) AS fy
+        FROM ST_TileEnvelope(%(z)s, %(x)s, %(y)s) e"""
+# A cluster's point in the tile's coordinates, as ST_AsMVTGeom would place it (the same affine
+# transform, rounded by rint as its grid is), without its clipping: a mean of points in the tile
+# lies in it.
+CLUSTER_GEOM = (
+    "ST_Point(round(k.cx * box.fx - ST_XMin(box.e) * box.fx), "
+    "round(ST_YMax(box.e) * box.fy - k.cy * box.fy))"
+)
 # Finer than the stored cells: the features, read at most one past the threshold; when that
 # many meet the tile, the clusters of its cells counted instead.
 FINE_TILE = """
-        WITH box AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e),
+        WITH box AS ({box}),
         features AS MATERIALIZED (
             SELECT f.id, {props}, NULL::bigint AS count, {geom} AS geom
             FROM {rows} f, box WHERE f.geom && box.e AND {where}
@@ -93,7 +105,7 @@ FINE_TILE = """
             SELECT * FROM features WHERE NOT (SELECT yes FROM dense)
             UNION ALL
             SELECT NULL, {cluster_props}, k.count::bigint,
-                   ST_AsMVTGeom(ST_Point(k.cx, k.cy, 3857), box.e, {extent}, {buffer}, true)
+                   {cluster_geom}
             FROM ({clusters}) k, box WHERE (SELECT yes FROM dense)
         ) t WHERE t.geom IS NOT NULL"""
 # A view's cells: those of the tiles of ``zoom`` it covers, kept where they meet its box.
@@ -163,6 +175,8 @@ def tile(
     return Query.compose(
         template,
         {"z": z, "x": x, "y": y, "layer": layer, "cluster_above": cluster_above},
+        box=Query.compose(TILE_BOX, extent=str(extent)),
+        cluster_geom=CLUSTER_GEOM,
         cells=cells,
         dense=DENSE,
         geom=FEATURE_GEOM.format(extent=extent, buffer=buffer),

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, text
 
 from geo.filters import ProjectFilter
 from geo.flags import any_flag
-from geo.map_tables import CELL_GRID, CELL_ZOOMS, column, row
+from geo.map_tables import CELL_GRID, CELL_ZOOMS, HALF_WORLD_M, column, row
 from geo.project_writes import (
     Actor,
     create_project,
@@ -226,3 +226,37 @@ def test_a_tiles_clusters_count_the_projects_whose_point_lies_in_it(
     assert len(clusters) > 1 or z < 10
     assert ids <= {f["id"] for f in features}
     assert not any("count" in f["properties"] for f in features)
+
+
+@pytest.mark.parametrize("z", [12, 16])
+def test_a_clusters_point_is_where_st_asmvtgeom_puts_the_mean_of_its_projects(
+    db: Engine, written: list[str], z: int
+) -> None:
+    """Clusters are placed without ST_AsMVTGeom (a mean of points in the tile is never
+    clipped): each lands on the tile coordinates ST_AsMVTGeom gives its cell's mean point,
+    from the stored cells (z12) as from the rows (z16)."""
+    x, y = tile_of(*CITY_HALL, z)
+    across = 2**z * CELL_GRID
+    expected = """
+        SELECT count(*) AS n, ST_X(g) AS px, ST_Y(g) AS py FROM (
+            SELECT ST_AsMVTGeom(ST_Point(avg(f.x) / 100.0, avg(f.y) / 100.0, 3857),
+                                ST_TileEnvelope(:z, :x, :y), 4096, 64, true) AS g
+            FROM map_features f, ST_TileEnvelope(:z, :x, :y) e
+            WHERE f.x / 100.0 >= ST_XMin(e) AND f.x / 100.0 < ST_XMax(e)
+              AND f.y / 100.0 > ST_YMin(e) AND f.y / 100.0 <= ST_YMax(e)
+            GROUP BY floor((f.x / 100.0 + :half) / (2 * :half) * :across),
+                     floor((:half - f.y / 100.0) / (2 * :half) * :across)) c
+        GROUP BY g"""
+    with db.connect() as conn:
+        cells = conn.execute(
+            text(expected), {"z": z, "x": x, "y": y, "half": HALF_WORLD_M, "across": across}
+        ).all()
+        data = conn.exec_driver_sql(
+            (q := tile(replace(LAYERS["projects"], cluster_above=3), z, x, y, ProjectFilter())).sql,
+            q.params,
+        ).scalar()
+    assert data is not None
+    decoded = mapbox_vector_tile.decode(bytes(data), default_options={"y_coord_down": True})
+    drawn = Counter(tuple(f["geometry"]["coordinates"]) for f in decoded["projects"]["features"])
+    assert len(cells) > 1
+    assert drawn == Counter({(int(c.px), int(c.py)): c.n for c in cells})
