@@ -157,7 +157,8 @@ async def conflicts(
     limit: Limit = 100, offset: Offset = 0,
 ) -> Response:  # fmt: skip
     """Conflicts as GeoJSON: each pair with both works' summaries, the distance, the days they
-    overlap (or the gap), the workflow and its internal note, and where they meet."""
+    overlap (or the gap), the workflow and its internal note, and where they meet. Newest
+    first; ``numberMatched`` is given while it is cheap to count (left out past that)."""
     body = await _page(store, where, rules, limit, offset)
     return Response(body, media_type=GEOJSON)
 

@@ -1,5 +1,5 @@
 """``/api/health``: is the database reachable, which PostGIS, how many projects (counted up to
-``geo.health.EXACT_UP_TO``, estimated beyond).
+``geo.sql.COUNT_UP_TO``, estimated beyond).
 
 It answers within a second whatever the database does: the check runs on a connection of its
 own (a busy or hung pool cannot delay it) under one deadline for connecting and the query, and
@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field
 
 from api.database import Database
 from api.problems import DATABASE_ERRORS, RETRY_AFTER, documented, problem_response
-from geo.health import EXACT_UP_TO, HEALTH
+from geo.health import HEALTH
+from geo.sql import COUNT_UP_TO
 
 router = APIRouter(tags=["health"])
 DEADLINE_S = 0.75
@@ -28,7 +29,7 @@ class Health(BaseModel):
     postgis: str
     projects: int
     projects_estimated: bool = Field(
-        description=f"Whether projects is the statistics' estimate (past {EXACT_UP_TO:,})"
+        description=f"Whether projects is the statistics' estimate (past {COUNT_UP_TO:,})"
     )
 
 

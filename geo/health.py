@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from geo.sql import Query
+from geo.sql import COUNT_UP_TO, Query
 
 PROJECT_COUNT = Query("SELECT count(*) FROM projects")  # published or not
-EXACT_UP_TO = 10_000
 # The PostGIS library version and the projects the reader sees: counted while there are at most
-# EXACT_UP_TO, else the statistics' count of live map rows (one per published project), so that
+# COUNT_UP_TO, else the statistics' count of live map rows (one per published project), so that
 # a probe every few seconds costs a big city nothing and never outlasts its deadline
 HEALTH = Query(
     """
@@ -20,7 +19,7 @@ HEALTH = Query(
                               %(exact_up_to)s + 1) END,
            c.n > %(exact_up_to)s
     FROM (SELECT count(*) AS n FROM (SELECT FROM projects LIMIT %(exact_up_to)s + 1) p) c""",
-    {"exact_up_to": EXACT_UP_TO},
+    {"exact_up_to": COUNT_UP_TO},
 )
 
 

@@ -511,6 +511,8 @@ class Conflict(Base):
         Index("ix_conflicts_b_id", "b_id"),
         Index("ix_conflicts_zone_id", "zone_id"),
         Index("ix_conflicts_at", "at", postgresql_using="gist"),
+        # the few conflicts planners have worked on, for the lists of those statuses
+        Index("ix_conflicts_worked_on", "id", postgresql_where=text("status <> 'open'")),
     )
 
 

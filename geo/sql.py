@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+# Lists count their matches exactly up to this many and no further: past it, a count would read
+# a big city's every row for a number nobody pages through
+COUNT_UP_TO = 10_000
 
 
 def identifier(name: str) -> str:

@@ -18,12 +18,11 @@ from datetime import date, datetime
 from geo.cql2 import DATE, TIME, parse_date, parse_timestamp
 from geo.disclosure import COORDINATE_DECIMALS
 from geo.filters import BBox, ProjectFilter, envelope_sql
-from geo.sql import Query
+from geo.sql import COUNT_UP_TO, Query
 from layers.base import Layer
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-COUNT_UP_TO = 10_000  # numberMatched is given while at most this many features match
 MAX_ID = 2**63 - 1
 # OGC API Features' datetime: an instant, or an interval with ``..`` or nothing at an open end
 INSTANT = rf"{DATE}(?:{TIME})?"

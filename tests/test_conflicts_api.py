@@ -100,6 +100,16 @@ def test_a_request_s_own_buffer_is_applied_on_the_spot(site: Site) -> None:
     assert site.get("/api/conflicts", kind="dig_once").json()["numberMatched"] == 0
 
 
+def test_number_matched_is_left_out_past_what_is_counted(site: Site, monkeypatch) -> None:
+    """A list counts its matches up to ``COUNT_UP_TO`` and no further (a city's tens of
+    millions would take minutes): past it the page comes without ``numberMatched``."""
+    monkeypatch.setattr("geo.conflicts.listing.COUNT_UP_TO", 0)
+    body = site.get("/api/conflicts").json()
+    assert "numberMatched" not in body
+    assert body["numberReturned"] == len(body["features"]) == 1
+    assert site.get("/api/conflicts", kind="dig_once").json()["numberMatched"] == 0
+
+
 @pytest.mark.parametrize(
     ("params", "parameter"),
     [

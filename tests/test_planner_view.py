@@ -283,6 +283,22 @@ def test_a_planner_filters_selects_reads_the_timeline_and_coordinates(
     page.close()
 
 
+def test_a_list_past_what_is_counted_says_so_and_offers_no_false_total(
+    browser: Browser, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``COUNT_UP_TO`` matches the API leaves ``numberMatched`` out: the list says there
+    are many and how to count them, and offers more only while a page came full."""
+    monkeypatch.setattr("geo.conflicts.listing.COUNT_UP_TO", 2)
+    page = open_page(browser, f"{site.server.base}/plan?lang=en&{VIEW}")
+    sign_in(page, "planner")
+    expect(rows(page)).to_have_count(3)
+    expect(page.locator("#list-count")).to_have_text(
+        "3 of many conflicts: zoom in or filter to count them"
+    )
+    expect(page.locator("#list-more")).to_be_hidden()
+    page.close()
+
+
 def test_the_timeline_of_a_drawn_area(browser: Browser, site: Site) -> None:
     page = open_page(browser, f"{site.server.base}/plan?lang=en&lat={SECOND}&lon=127.06050&z=18")
     sign_in(page, "planner")

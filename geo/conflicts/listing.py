@@ -15,7 +15,7 @@ from geo.conflicts import find
 from geo.conflicts.store import SAME
 from geo.disclosure import COORDINATE_DECIMALS
 from geo.filters import BBox, envelope_sql
-from geo.sql import Query
+from geo.sql import COUNT_UP_TO, Query
 
 STORED_ROWS = "SELECT c.* FROM conflicts c"
 LIVE_ROWS = """
@@ -43,21 +43,22 @@ MEET = """
     ELSE ST_Collect(ST_Intersection(a.geom, ST_Buffer(o.geom::geography, r.buffer_m)::geometry),
                     ST_Intersection(o.geom, ST_Buffer(a.geom::geography, r.buffer_m)::geometry))
     END"""
+# The page is read by the order's index where a box holds many; ``numberMatched`` is counted up
+# to ``COUNT_UP_TO`` and left out past it (a city's tens of millions would take minutes).
 LIST = """
     WITH r AS ({rules}),
     k AS ({rows}),
-    hit AS (
+    hit AS NOT MATERIALIZED (
         SELECT k.*, a.geom AS a_geom, coalesce(b.geom, m.geom) AS o_geom
         FROM k JOIN projects a ON a.id = k.a_id
         LEFT JOIN projects b ON b.id = k.b_id LEFT JOIN moratoria m ON m.id = k.zone_id
         WHERE {where}
     ),
-    page AS (SELECT * FROM hit k ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s)
-    SELECT json_build_object(
-        'type', 'FeatureCollection',
-        'numberMatched', (SELECT count(*) FROM hit),
-        'numberReturned', (SELECT count(*) FROM page),
-        'features', coalesce(json_agg(json_build_object(
+    page AS (SELECT * FROM hit k ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s),
+    matched AS (
+        SELECT count(*) AS n FROM (SELECT FROM hit k ORDER BY {order} LIMIT %(count_up_to)s + 1) h),
+    found AS (
+        SELECT count(*) AS returned, coalesce(json_agg(json_build_object(
             'type', 'Feature', 'id', k.id,
             'geometry', ST_AsGeoJSON(CASE WHEN ST_IsEmpty(g.meet) THEN k.at ELSE g.meet END,
                                      {decimals})::json,
@@ -69,13 +70,21 @@ LIST = """
                 'a', {a}, 'b', CASE WHEN b.id IS NOT NULL THEN {b} END, 'zone', {zone},
                 'days_saved', k.days_saved, 'money_saved', k.money_saved,
                 'found_at', k.found_at, 'updated_at', k.updated_at{internal}
-            )) ORDER BY {order}), '[]'::json)
-    )::text
-    FROM r, page k JOIN projects a ON a.id = k.a_id
-    LEFT JOIN projects b ON b.id = k.b_id LEFT JOIN moratoria m ON m.id = k.zone_id
-    CROSS JOIN LATERAL (SELECT {meet} AS meet
-        FROM (SELECT k.a_geom AS geom) a, (SELECT k.o_geom AS geom) o) g"""
-ORDER = "k.found_at DESC, k.a_id, coalesce(k.b_id, -k.zone_id), k.kind"
+            )) ORDER BY {order}), '[]'::json) AS features
+        FROM r, page k JOIN projects a ON a.id = k.a_id
+        LEFT JOIN projects b ON b.id = k.b_id LEFT JOIN moratoria m ON m.id = k.zone_id
+        CROSS JOIN LATERAL (SELECT {meet} AS meet
+            FROM (SELECT k.a_geom AS geom) a, (SELECT k.o_geom AS geom) o) g)
+    SELECT (CASE WHEN m.n <= %(count_up_to)s
+                 THEN json_build_object('type', 'FeatureCollection', 'numberMatched', m.n,
+                                        'numberReturned', f.returned, 'features', f.features)
+                 ELSE json_build_object('type', 'FeatureCollection',
+                                        'numberReturned', f.returned, 'features', f.features)
+            END)::text
+    FROM matched m, found f"""
+# Newest first: ids grow as conflicts are found. Found on the spot, those not stored come first.
+ORDER = "k.id DESC"
+LIVE_ORDER = "k.id DESC, k.a_id, coalesce(k.b_id, -k.zone_id), k.kind"
 
 
 @dataclass(frozen=True)
@@ -132,7 +141,8 @@ class ConflictFilter:
         if self.project:
             clauses.append(
                 Query(
-                    "(a.code = %(c_project)s OR b.code = %(c_project)s)",
+                    "(k.a_id = (SELECT id FROM projects WHERE code = %(c_project)s) "
+                    "OR k.b_id = (SELECT id FROM projects WHERE code = %(c_project)s))",
                     {"c_project": self.project},
                 )
             )
@@ -171,11 +181,11 @@ def conflicts(
     b_end = PERIOD[1].format(p="b")
     return Query.compose(
         LIST,
-        {"limit": limit, "offset": offset},
+        {"limit": limit, "offset": offset, "count_up_to": COUNT_UP_TO},
         rules=rules,
         rows=rows,
         where=where.where(),
-        order=ORDER,
+        order=LIVE_ORDER if live else ORDER,
         decimals=str(COORDINATE_DECIMALS),
         a=WORK.format(p="a", start=PERIOD[0].format(p="a"), end=PERIOD[1].format(p="a")),
         b=WORK.format(p="b", start=PERIOD[0].format(p="b"), end=b_end),

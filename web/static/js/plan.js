@@ -30,7 +30,8 @@ let districts = [];
 const filters = { kinds: new Set(KINDS), statuses: new Set(SHOWN_FIRST), from: "", to: "" };
 const mapState = {}; // the map's view (lat, lon, z), read from and written to the address
 let shown = []; // the features listed, in the API's order
-let matched = 0;
+let matched = 0; // null: more than the API counts
+let moreToRead = false; // the last page was full
 let selected = null; // the selected conflict's feature
 let loading = 0; // the latest list request (an older answer is dropped)
 const conflictLayer = L.featureGroup();
@@ -258,6 +259,7 @@ async function loadList({ more = false } = {}) {
   if (!filters.kinds.size || !filters.statuses.size) {
     shown = [];
     matched = 0;
+    moreToRead = false;
     return renderList();
   }
   const params = filterParams();
@@ -278,7 +280,8 @@ async function loadList({ more = false } = {}) {
   }
   error.hidden = true;
   shown = more ? [...shown, ...answer.body.features] : answer.body.features;
-  matched = answer.body.numberMatched;
+  matched = answer.body.numberMatched ?? null;
+  moreToRead = answer.body.numberReturned >= PAGE;
   if (selected) {
     // the selected conflict as it is now (a step elsewhere moves it on)
     const fresh = shown.find((f) => f.properties.id === selected.properties.id);
@@ -314,8 +317,10 @@ function renderList() {
     body.append(h("tr", {}, h("td", { colspan: 4, class: "muted empty" },
       filters.kinds.size && filters.statuses.size ? t("plan.none") : t("plan.chooseKind"))));
   }
-  $("list-count").textContent = t("plan.count", { shown: count(shown.length), n: count(matched) });
-  $("list-more").hidden = shown.length >= matched;
+  $("list-count").textContent = matched === null
+    ? t("plan.countMany", { shown: count(shown.length) })
+    : t("plan.count", { shown: count(shown.length), n: count(matched) });
+  $("list-more").hidden = matched === null ? !moreToRead : shown.length >= matched;
   drawConflicts();
 }
 
