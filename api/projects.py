@@ -111,7 +111,8 @@ async def list_projects(
     """Published projects matching the filters, as a GeoJSON FeatureCollection page.
 
     Follow the ``next`` link to walk every match: it carries a ``cursor`` (keyset paging), so
-    late pages cost no more than the first.
+    late pages cost no more than the first. ``numberMatched`` is given while it is cheap to
+    count (left out past that).
     """
     after = decode_cursor(cursor, sort) if cursor is not None else None
 
@@ -120,8 +121,9 @@ async def list_projects(
         matched, features, returned, more, last = await db.first(page) or (0, "[]", 0, False, None)
         next_cursor = encode_cursor(sort, last) if more else None
         links = _page_links(request, limit, offset, next_cursor)
+        counted = f'"numberMatched":{matched},' if matched is not None else ""
         return (
-            f'{{"type":"FeatureCollection","numberMatched":{matched},'
+            f'{{"type":"FeatureCollection",{counted}'
             f'"numberReturned":{returned},"links":{json.dumps(links)},'
             f'"features":{features}}}'
         )

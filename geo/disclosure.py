@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from geo.changelog import REVISED
 from geo.filters import ProjectFilter
 from geo.flags import flags_json, photo_flags
-from geo.sql import Query, identifier
+from geo.sql import COUNT_UP_TO, Query, identifier
 
 COORDINATE_DECIMALS = 6  # ~0.1 m
 # Whether any published project is a synthetic sample (the portal then says so)
@@ -95,7 +95,8 @@ SEARCH = """
                 ORDER BY {order} LIMIT %(limit)s + 1 OFFSET %(offset)s),
             page AS (SELECT * FROM found ORDER BY n LIMIT %(limit)s)
             SELECT
-                (SELECT count(*) FROM projects p WHERE {where}),
+                (SELECT nullif(count(*), %(count_up_to)s + 1) FROM (
+                     SELECT FROM projects p WHERE {where} LIMIT %(count_up_to)s + 1) c),
                 (SELECT coalesce(json_agg({feature} ORDER BY page.n), '[]'::json)::text
                  FROM page JOIN projects p ON p.id = page.id
                  JOIN agencies a ON a.code = p.agency_code),
@@ -114,9 +115,9 @@ def search(
     sort: str = "code",
     after: After | None = None,
 ) -> Query:
-    """One row: how many projects match, the page as a JSON array of Features, how many it
-    holds, whether more follow, and the key of its last row (JSON ``[key, id]``) for the next
-    page's ``after``.
+    """One row: how many projects match (NULL past ``COUNT_UP_TO``), the page as a JSON array
+    of Features, how many it holds, whether more follow, and the key of its last row (JSON
+    ``[key, id]``) for the next page's ``after``.
 
     Rows are ordered by the sort column, then id; ``after`` pages by keyset, which stays as
     cheap on the thousandth page as on the first, where ``offset`` would read every row before.
@@ -136,7 +137,7 @@ def search(
         )
     return Query.compose(
         SEARCH,
-        {"limit": limit, "offset": offset},
+        {"limit": limit, "offset": offset, "count_up_to": COUNT_UP_TO},
         column=column,
         order=f"p.{column} {'DESC' if descending else 'ASC'}, p.id",
         page=page,

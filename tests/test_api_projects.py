@@ -24,6 +24,17 @@ def test_lists_every_published_project_and_nothing_else(server) -> None:
     assert HIDDEN.code not in [f["id"] for f in body["features"]]
 
 
+def test_number_matched_is_left_out_past_what_is_counted(server, monkeypatch) -> None:
+    """A list counts its matches up to ``COUNT_UP_TO`` (a big city's would read every row):
+    past it ``numberMatched`` is left out, and the pages still walk every match."""
+    monkeypatch.setattr("geo.disclosure.COUNT_UP_TO", 2)
+    body = server.http.get("/api/projects", params={"limit": 1000}).json()
+    assert "numberMatched" not in body
+    assert body["numberReturned"] == len(body["features"]) == len(PUBLISHED)
+    road = server.http.get("/api/projects", params={"category": "road"}).json()
+    assert road["numberMatched"] == 1
+
+
 @pytest.mark.parametrize(
     ("params", "expected"),
     [

@@ -11,7 +11,7 @@ from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from geo.formatting import Formatter
 from geo.settings import Settings
@@ -192,6 +192,20 @@ def test_list_view_is_sortable_and_opens_projects(browser, site) -> None:
     page.locator("#list-table button.link", has_text=ROAD.title).click()
     page.locator("article.disclosure").wait_for()
     shot(page, "list-view")
+
+
+def test_a_list_past_what_is_counted_says_so(browser, site, monkeypatch) -> None:
+    """Past ``COUNT_UP_TO`` matches the API leaves ``numberMatched`` out: the list tells how
+    many it shows of many, and how to count them, never a false total."""
+    monkeypatch.setattr("geo.disclosure.COUNT_UP_TO", 1)
+    page = open_page(browser, site, "lang=en&lat=37.5100&lon=127.0100&z=14")
+    page.locator("#toggle-view").click()
+    page.locator("#list-table tbody tr").first.wait_for()
+    shown = page.locator("#list-table tbody tr").count()
+    assert shown > 1
+    expect(page.locator("#list-count")).to_have_text(
+        f"{shown} of many: zoom in or filter to count them"
+    )
 
 
 def test_search_finds_a_project_by_name(browser, site) -> None:

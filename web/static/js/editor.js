@@ -169,7 +169,10 @@ async function find(event) {
   const direct = await call("GET", `/api/projects/${encodeURIComponent(q)}/working`);
   if (direct.ok) return openProject(q);
   const data = await getJson(`/api/projects?${new URLSearchParams({ q, limit: 20 })}`, "find");
-  showChoices(t("editor.found", { q, n: data.numberMatched }), data.features);
+  const heading = data.numberMatched === undefined
+    ? t("editor.foundMany", { q, n: data.features.length })
+    : t("editor.found", { q, n: data.numberMatched });
+  showChoices(heading, data.features);
 }
 
 // Projects to choose from; their own agency's are the ones an official may open.

@@ -65,9 +65,11 @@ export async function load(bbox, config, onOpen, append = false) {
     next = page.links.find((l) => l.rel === "next")?.href || null;
     const more = document.getElementById("list-more");
     more.hidden = !next;
-    document.getElementById("list-count").textContent = page.numberMatched
-      ? t("list.count", { n: count(page.numberMatched), shown: count(shown) })
-      : t("list.empty");
+    // numberMatched is left out when too many match to count them cheaply
+    const matched = page.numberMatched;
+    document.getElementById("list-count").textContent = matched === undefined
+      ? t("list.countMany", { shown: count(shown) })
+      : matched ? t("list.count", { n: count(matched), shown: count(shown) }) : t("list.empty");
   } catch (error) {
     if (!isAbort(error)) console.error(error);
   }

@@ -54,7 +54,9 @@ async function search(q) {
   if (!q) return panel.showIntro();
   const data = await getJson(`/api/projects?${new URLSearchParams({ q, limit: 30, sort: "-updated" })}`, "search");
   const show = () => {
-    panel.showList(data.numberMatched ? t("search.results", { q, n: count(data.numberMatched) }) : t("search.none", { q }),
+    const heading = data.numberMatched === undefined ? t("search.resultsMany", { q })
+      : data.numberMatched ? t("search.results", { q, n: count(data.numberMatched) }) : t("search.none", { q });
+    panel.showList(heading,
       data.features, colors, (code) => openProject(code, { back: show }));
   };
   lastList = show;
