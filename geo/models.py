@@ -573,6 +573,26 @@ class MapCell(Base):
     __table_args__ = (Index("ix_map_cells_empty", "zoom", postgresql_where=text("projects = 0")),)
 
 
+class MapConflictCell(Base):
+    """The conflicts of one kind the public layer shows whose meeting point lies in one cell of
+    a tile, and the sums of their points (migration 0021)."""
+
+    __tablename__ = "map_conflict_cells"
+
+    zoom: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    x: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    y: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    cell: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    conflicts: Mapped[int] = mapped_column(Integer)
+    sum_x: Mapped[int] = mapped_column(BigInteger)
+    sum_y: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_map_conflict_cells_empty", "zoom", postgresql_where=text("conflicts = 0")),
+    )
+
+
 class DistrictSum(Base):
     """Projects, budget and paid per district, category, status and first flagged day
     (migration 0017)."""

@@ -10,7 +10,7 @@ from geo.cql2 import KINDS, Queryable
 from geo.filters import ProjectFilter
 from geo.jurisdiction import Jurisdiction, Translations
 from geo.sql import Query, identifier
-from layers.prepared import Prepared
+from layers.prepared import Cells, Prepared
 from web.messages import translations
 
 # Given the request's filter, SQL yielding rows with ``id`` (integer), ``geom`` (EPSG:4326)
@@ -71,8 +71,10 @@ class Layer:
     description: str = ""
     attributes: dict[str, Attribute] = field(default_factory=dict)
     period: tuple[str, str] | None = None
-    # Map tables a trigger keeps, drawn from when they can answer the request's filter
+    # Map tables triggers keep, drawn from when they can answer the request's filter: the
+    # rows, and the clusters of dense tiles and views
     prepared: Prepared | None = None
+    cells: Cells | None = None
     # Timeless features lying where the city's works may (its districts and the geometry
     # margin around them): the collection's extent is that, not measured at each request (a
     # city has tens of millions of conflicts)

@@ -7,7 +7,7 @@ from geo.flags import any_flag
 from geo.sql import Query
 from geo.vocab import PROJECT_TYPES, STATUSES
 from layers.base import Attribute, Layer, Style
-from layers.prepared import Prepared
+from layers.prepared import Cells, Prepared
 
 # How the client draws each status: planned works dashed, stopped ones grey, finished faded.
 STATUS_SYMBOLS = {
@@ -77,7 +77,6 @@ PROJECTS = Layer(
     period=("starts", "ends"),
     prepared=Prepared(
         rows="map_features",
-        cells="map_cells",
         properties={
             "code": "f.code",
             "category": "f.category",
@@ -86,4 +85,5 @@ PROJECTS = Layer(
         },
         held=("category", "status", "flagged_on"),
     ),
+    cells=Cells("map_cells", "projects"),
 )

@@ -106,20 +106,11 @@ def _cells(layer: Layer, hit: str, grid: int, source: Query, condition: Query) -
 
 def tile(layer: Layer, z: int, x: int, y: int, where: ProjectFilter) -> Query:
     """The layer's features in tile z/x/y as an MVT (bytea; NULL or empty when there are none):
-    from its map tables when it has them and they can answer ``where``, else from its source."""
-    if layer.prepared and layer.cluster_above:
-        ready = prepared.tile(
-            layer.prepared,
-            where,
-            layer=layer.id,
-            prop=layer.style.property,
-            z=z,
-            x=x,
-            y=y,
-            cluster_above=layer.cluster_above,
-            extent=EXTENT,
-            buffer=BUFFER,
-        )
+    from its map tables when it has them and they can answer ``where`` (its rows, or its
+    source's features and its stored clusters), else from its source."""
+    at = prepared.TileOf(layer.id, layer.style.property, z, x, y, layer.cluster_above or 0, EXTENT)
+    if layer.prepared and layer.cells and layer.cluster_above:
+        ready = prepared.tile(layer.prepared, layer.cells, where, at, buffer=BUFFER)
         if ready is not None:
             return ready
     source = layer.source(where)
@@ -129,6 +120,12 @@ def tile(layer: Layer, z: int, x: int, y: int, where: ProjectFilter) -> Query:
     features = Query.compose(
         TILE_FEATURES, props=props, geom=MVT_GEOM.format(g="s.geom"), source=source
     )
+    if layer.cells and layer.cluster_above:
+        stored = prepared.stored_tile(
+            layer.cells, where, at, features=features, properties=list(layer.properties)
+        )
+        if stored is not None:
+            return stored
     if layer.cluster_above:
         few, many = _clustering(layer, "{g} && box.g", source)
         nulls = ", ".join(
@@ -174,9 +171,9 @@ def features(layer: Layer, where: ProjectFilter, bbox: BBox | None, limit: int) 
             hit=f"{hit.format(g='s.geom')} AND {condition}",
         )
 
-    if layer.prepared and layer.cluster_above and bbox and len(envelopes(bbox)) == 1:
+    if layer.cells and layer.cluster_above and bbox and len(envelopes(bbox)) == 1:
         ready = prepared.view(
-            layer.prepared,
+            layer.cells,
             where,
             prop=layer.style.property,
             bbox=bbox,

@@ -3,21 +3,28 @@ moratoria, and conflicts kept current by each write without a rescan."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
+import mapbox_vector_tile
 import pytest
 from pyproj import Geod
 from sqlalchemy import Connection, Engine, text
 
 from geo.conflicts import store, workflow
 from geo.conflicts.rules import Rules
+from geo.filters import ProjectFilter
 from geo.project_writes import Actor, WriteError, update_project, version_of
 from geo.settings import Settings
 from geo.transaction import run
+from layers import LAYERS
+from layers.render import features, tile
 from tests.conftest import TEST_DB, seoul_agencies, signed_in
+from tests.test_map_tables import tile_of
 
 GEOD = Geod(ellps="WGS84")
 PEOPLE = [
@@ -46,13 +53,38 @@ def db(settings: Settings) -> Iterator[Engine]:
 ACTORS: dict[str, Actor] = {}
 
 
+# The clusters of the conflicts layer counted afresh, each zoom on its own (map_cells_of), to
+# hold against those the trigger keeps (migration 0021)
+CELLS_AFRESH = """
+    WITH p AS (
+        SELECT c.kind, round(ST_X(q) * 100)::bigint AS x, round(ST_Y(q) * 100)::bigint AS y
+        FROM conflicts c CROSS JOIN LATERAL ST_Transform(c.at, 3857) q
+        WHERE (c.holds OR c.status = 'coordinated') AND c.status <> 'dismissed')
+    SELECT m.zoom, m.tx, m.ty, m.cell, p.kind, count(*), sum(p.x), sum(p.y)
+    FROM p CROSS JOIN LATERAL map_cells_of(p.x, p.y) m GROUP BY 1, 2, 3, 4, 5"""
+CELLS_KEPT = "SELECT zoom, x, y, cell, kind, conflicts, sum_x, sum_y FROM map_conflict_cells"
+
+
+def clusters_kept_and_afresh(conn: Connection) -> tuple[set[tuple[Any, ...]], ...]:
+    kept, afresh = (
+        set(map(tuple, conn.execute(text(q)).all())) for q in (CELLS_KEPT, CELLS_AFRESH)
+    )
+    return kept, afresh
+
+
 @pytest.fixture
 def conn(db: Engine) -> Iterator[Connection]:
-    """A connection on a city without works (each test adds its own); each helper commits."""
+    """A connection on a city without works (each test adds its own); each helper commits.
+    Whatever the test did (scans, edits, steps, zones), the conflicts layer's stored clusters
+    equal a fresh count afterwards, and again once everything is deleted."""
     with db.begin() as c:
         c.execute(text("DELETE FROM conflicts; DELETE FROM moratoria; DELETE FROM projects"))
+        assert c.execute(text(CELLS_KEPT)).all() == []
     with db.connect() as c:
         yield c
+        c.rollback()
+        kept, afresh = clusters_kept_and_afresh(c)
+        assert kept == afresh
 
 
 def moved(points: tuple[tuple[float, float], ...], azimuth: float, metres: float) -> list:
@@ -359,3 +391,87 @@ def test_a_recheck_of_both_works_of_a_pair_keeps_one_conflict(conn: Connection) 
     conn.exec_driver_sql(query.sql, query.params)
     conn.commit()
     assert set(found(conn)) == {("clash", "ONE", "OTHER")}
+
+
+def test_the_layers_clusters_follow_steps_moves_and_dismissals(conn: Connection) -> None:
+    """The conflicts layer's stored clusters count what it shows: a coordinated conflict stays
+    after its works part, an acknowledged one that no longer holds goes, a dismissed one goes;
+    after each change they equal a fresh count."""
+    PLANNER = ACTORS["planner"]
+    pairs = {}
+    for n, metres in enumerate((0, 300, 600)):
+        street = moved(STREET, 180, metres)
+        pairs[n] = (work(conn, f"A{n}", line(street)),
+                    work(conn, f"B{n}", line(moved(street, 0, 8))))  # fmt: skip
+    scan(conn)
+
+    def shown() -> int:
+        (kept, afresh) = clusters_kept_and_afresh(conn)
+        conn.rollback()
+        assert kept == afresh
+        return sum(row[5] for row in kept if row[0] == 15)
+
+    def conflict_of(n: int) -> int:
+        found = conn.execute(text("SELECT id FROM conflicts WHERE a_id = :a"), {"a": pairs[n][0]})
+        number = int(found.scalar_one())
+        conn.rollback()
+        return number
+
+    def part(n: int) -> None:
+        conn.execute(text("UPDATE projects SET geom = ST_Translate(geom, 0, 0.01) WHERE id = :i"),
+                     {"i": pairs[n][1]})  # fmt: skip
+        query = store.recheck([pairs[n][1]])
+        conn.exec_driver_sql(query.sql, query.params)
+        conn.commit()
+
+    assert shown() == 3
+    coordinated, acknowledged, dismissed = (conflict_of(n) for n in range(3))
+    for conflict in (coordinated, acknowledged, dismissed):
+        write(conn, workflow.step(PLANNER, conflict, {"status": "acknowledged"}))
+    coordination = {"status": "coordinated", "note": "one trench", "days_saved": 5,
+                    "money_saved": "1"}  # fmt: skip
+    write(conn, workflow.step(PLANNER, coordinated, coordination))
+    part(0)
+    assert shown() == 3  # coordinated, kept on the map though its works parted
+    part(1)
+    assert shown() == 2  # acknowledged, no longer holding: off the map
+    write(conn, workflow.step(PLANNER, dismissed, {"status": "dismissed", "note": "no works"}))
+    assert shown() == 1
+
+
+def test_a_dense_tile_or_view_of_conflicts_draws_the_stored_clusters(conn: Connection) -> None:
+    """Past the layer's threshold a tile (or view) of the conflicts layer draws the clusters
+    the trigger keeps: their counts add up to the conflicts shown in it; below, each conflict
+    is a feature of its own."""
+    for n in range(4):
+        street = moved(STREET, 180, 40 * n)
+        work(conn, f"A{n}", line(street))
+        work(conn, f"B{n}", line(moved(street, 0, 8)))
+    scan(conn)
+    ids = set(conn.execute(text("SELECT id FROM conflicts")).scalars())
+    conn.rollback()
+    assert len(ids) == 4
+    z = 14
+    x, y = tile_of(*STREET[0], z)
+    layer = LAYERS["conflicts"]
+
+    def drawn(cluster_above: int) -> list[dict[str, Any]]:
+        query = tile(replace(layer, cluster_above=cluster_above), z, x, y, ProjectFilter())
+        assert "map_conflict_cells" in query.sql or cluster_above > len(ids)
+        data = conn.exec_driver_sql(query.sql, query.params).scalar()
+        conn.rollback()
+        return list(mapbox_vector_tile.decode(bytes(data))["conflicts"]["features"])
+
+    clusters = drawn(cluster_above=1)
+    assert sum(c["properties"]["count"] for c in clusters) == len(ids)
+    assert {c["properties"]["kind"] for c in clusters} == {"clash"}
+    assert {f["id"] for f in drawn(cluster_above=100)} == ids
+
+    west, south = STREET[0][0] - 0.01, STREET[0][1] - 0.01
+    view = features(replace(layer, cluster_above=1), ProjectFilter(),
+                    (west, south, west + 0.02, south + 0.02), 100)  # fmt: skip
+    assert "map_conflict_cells" in view.sql
+    body = json.loads(conn.exec_driver_sql(view.sql, view.params).scalar_one())
+    conn.rollback()
+    assert sum(f["properties"]["count"] for f in body["features"]) == len(ids)
+    assert all(f["properties"]["cluster"] for f in body["features"])

@@ -16,7 +16,7 @@ TABLES = {"districts", "agencies", "projects", "progress_reports", "documents"}
 CITY = {"jurisdiction", "categories", "terms"}
 LOG = {"changes", "change_head"}
 CONFLICTS = {"conflicts", "moratoria", "conflict_rules"}
-MAP = {"map_features", "map_cells", "district_sums", "area_versions"}
+MAP = {"map_features", "map_cells", "map_conflict_cells", "district_sums", "area_versions"}
 # in schema disclosed, for the API's read role
 VIEWS = {*TABLES, *CITY, *LOG, *CONFLICTS, *MAP, "data_version"}
 
