@@ -7,7 +7,9 @@
   city of a million works has tens of millions) shows these clusters without reading one.
 - ``conflicts_map_changed`` keeps them, in the statement that changed the conflicts (a full
   scan's tens of millions too): the changed points are counted once, in the cells of the
-  finest zoom; each coarser zoom adds up the finer one's, whose cells nest four in one.
+  finest zoom; each coarser zoom adds up the finer one's, whose cells nest four in one. The
+  zoom-16 tile each point's area version moves is found by arithmetic, not ``area_tiles``
+  (a point is in one tile): 2,000,000 conflicts written cost 30 s instead of 69.
 
 Revision ID: 0021
 Revises: 0020
@@ -16,7 +18,7 @@ Create Date: 2026-12-08
 
 from alembic import op
 
-from geo.map_tables import CELL_GRID, CELL_ZOOMS, column_sql, row_sql
+from geo.map_tables import AREA_ZOOM, CELL_GRID, CELL_ZOOMS, HALF_WORLD_M, column_sql, row_sql
 
 revision = "0021"
 down_revision = "0020"
@@ -36,28 +38,47 @@ SIDES = {
     "INSERT": SHOWN_ROWS.format(n=1, rows="new_rows"),
 }
 SIDES["UPDATE"] = " UNION ALL ".join((SIDES["DELETE"], SIDES["INSERT"]))
-# The cells of every zoom that ``sides`` change: each point's finest cell (i, j: its column
-# and row in the world), then k zooms coarser i >> k. An edit that moves nothing adds nothing.
-CELLS = f"""
-    INSERT INTO map_conflict_cells AS m
-    SELECT {HIGH} - k, (f.i >> k) >> {SHIFT}, (f.j >> k) >> {SHIFT},
-           ((f.i >> k) & {CELL_GRID - 1}) + {CELL_GRID} * ((f.j >> k) & {CELL_GRID - 1}),
-           f.kind, sum(f.n), sum(f.sx), sum(f.sy)
-    FROM (
+# A change's sums at one zoom, kept only where they move something
+MOVED = "HAVING sum(n) <> 0 OR sum(sx) <> 0 OR sum(sy) <> 0"
+# Each zoom's cells from the finer zoom's: a cell's column (row) in the world is i >> 1 there
+COARSER = """
+    l{z} AS (SELECT i >> 1 AS i, j >> 1 AS j, kind, sum(n) AS n, sum(sx) AS sx, sum(sy) AS sy
+             FROM l{finer} GROUP BY 1, 2, 3 {moved})"""
+LEVEL = f"""
+    SELECT {{z}}, i >> {SHIFT}, j >> {SHIFT},
+           (i & {CELL_GRID - 1}) + {CELL_GRID} * (j & {CELL_GRID - 1}), kind, n, sx, sy
+    FROM l{{z}}"""  # noqa: S608 - this module's constants
+FINEST = f"""
+    WITH s AS (
+        SELECT d.n, d.kind, round(ST_X(p) * 100)::bigint AS x, round(ST_Y(p) * 100)::bigint AS y
+        FROM ({{sides}}) d CROSS JOIN LATERAL ST_Transform(d.at, 3857) p),
+    l{HIGH} AS (
         SELECT c.i, c.j, s.kind, sum(s.n) AS n, sum(s.n * s.x) AS sx, sum(s.n * s.y) AS sy
-        FROM (SELECT d.n, d.kind, round(ST_X(p) * 100)::bigint AS x,
-                     round(ST_Y(p) * 100)::bigint AS y
-              FROM ({{sides}}) d CROSS JOIN LATERAL ST_Transform(d.at, 3857) p) s
-        CROSS JOIN LATERAL (SELECT {column_sql("s.x", ACROSS)} AS i,
-                                   {row_sql("s.y", ACROSS)} AS j) c
-        GROUP BY 1, 2, 3
-        HAVING sum(s.n) <> 0 OR sum(s.n * s.x) <> 0 OR sum(s.n * s.y) <> 0) f
-    CROSS JOIN generate_series(0, {HIGH - LOW}) k
-    GROUP BY 1, 2, 3, 4, 5
+        FROM s CROSS JOIN LATERAL (SELECT {column_sql("s.x", ACROSS)} AS i,
+                                          {row_sql("s.y", ACROSS)} AS j) c
+        GROUP BY 1, 2, 3 HAVING sum(s.n) <> 0 OR sum(s.n * s.x) <> 0 OR sum(s.n * s.y) <> 0)"""  # noqa: S608
+UPSERT = """
+    INSERT INTO map_conflict_cells AS m {levels}
     ON CONFLICT (zoom, x, y, cell, kind) DO UPDATE SET
         conflicts = m.conflicts + excluded.conflicts,
-        sum_x = m.sum_x + excluded.sum_x, sum_y = m.sum_y + excluded.sum_y"""  # noqa: S608
-AREAS = """
+        sum_x = m.sum_x + excluded.sum_x, sum_y = m.sum_y + excluded.sum_y"""
+# The cells of every zoom that ``sides`` change: each point's cell at the finest zoom (i, j: its
+# column and row in the world), then each coarser zoom's from the finer one's. An edit that
+# moves nothing adds nothing.
+CELLS = ",".join(
+    [FINEST] + [COARSER.format(z=z, finer=z + 1, moved=MOVED) for z in range(HIGH - 1, LOW - 1, -1)]
+) + UPSERT.format(levels=" UNION ALL".join(LEVEL.format(z=z) for z in range(HIGH, LOW - 1, -1)))
+# The zoom-AREA_ZOOM tile of each point, as ``area_tiles`` finds it for a point, by arithmetic
+H, N = f"{HALF_WORLD_M!r}::float8", f"{2**AREA_ZOOM}::float8"
+TILE_INDEX = f"least(greatest(floor({{of}} / (2 * {H}) * {N}), 0), {N} - 1)::int"
+AREAS = f"""
+    INSERT INTO area_versions AS a
+    SELECT DISTINCT {AREA_ZOOM}::smallint, {TILE_INDEX.format(of=f"(ST_X(p) + {H})")},
+           {TILE_INDEX.format(of=f"({H} - ST_Y(p))")}, current
+    FROM {{rows}} o CROSS JOIN LATERAL ST_Transform(o.at, 3857) p
+    ON CONFLICT (zoom, x, y) DO UPDATE SET version = excluded.version"""  # noqa: S608
+# What migration 0017 wrote: the tiles of each point found by ``area_tiles``
+AREA_TILES = """
     INSERT INTO area_versions AS a
     SELECT DISTINCT t.zoom, t.x, t.y, current
     FROM {rows} o CROSS JOIN LATERAL area_tiles(ST_Transform(o.at, 3857)) t
@@ -128,10 +149,10 @@ def downgrade() -> None:
             current bigint := (SELECT version FROM data_version);
         BEGIN
             IF TG_OP IN ('UPDATE', 'DELETE') THEN
-                {AREAS.format(rows="old_rows")};
+                {AREA_TILES.format(rows="old_rows")};
             END IF;
             IF TG_OP IN ('UPDATE', 'INSERT') THEN
-                {AREAS.format(rows="new_rows")};
+                {AREA_TILES.format(rows="new_rows")};
             END IF;
             RETURN NULL;
         END $$;
