@@ -9,7 +9,8 @@
   scan's tens of millions too): the changed points are counted once, in the cells of the
   finest zoom; each coarser zoom adds up the finer one's, whose cells nest four in one. The
   zoom-16 tile each point's area version moves is found by arithmetic, not ``area_tiles``
-  (a point is in one tile): 2,000,000 conflicts written cost 30 s instead of 69.
+  (a point is in one tile): writing 2,000,000 conflicts costs 30 s with their cells, where
+  their area versions alone cost 38 s before.
 
 Revision ID: 0021
 Revises: 0020
