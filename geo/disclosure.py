@@ -119,27 +119,28 @@ def search(
     of Features, how many it holds, whether more follow, and the key of its last row (JSON
     ``[key, id]``) for the next page's ``after``.
 
-    Rows are ordered by the sort column, then id; ``after`` pages by keyset, which stays as
-    cheap on the thousandth page as on the first, where ``offset`` would read every row before.
+    Rows are ordered by the sort column, then id, both the same way, so that an index of
+    (column, id) reads a city's first page in either direction without sorting it; ``after``
+    pages by keyset, which stays as cheap on the thousandth page as on the first, where
+    ``offset`` would read every row before.
     """
     clause = where.where()
     column, kind = SORTS[sort.lstrip("-")]
-    descending = sort.startswith("-")
+    direction = "DESC" if sort.startswith("-") else "ASC"
     page = clause
     if after is not None:
         page += Query.compose(
-            " AND (p.{column} {beyond} %(after_key)s::{kind}"
-            " OR (p.{column} = %(after_key)s::{kind} AND p.id > %(after_id)s))",
+            " AND (p.{column}, p.id) {beyond} (%(after_key)s::{kind}, %(after_id)s)",
             {"after_key": after.key, "after_id": after.id},
             column=column,
-            beyond="<" if descending else ">",
+            beyond="<" if direction == "DESC" else ">",
             kind=kind,
         )
     return Query.compose(
         SEARCH,
         {"limit": limit, "offset": offset, "count_up_to": COUNT_UP_TO},
         column=column,
-        order=f"p.{column} {'DESC' if descending else 'ASC'}, p.id",
+        order=f"p.{column} {direction}, p.id {direction}",
         page=page,
         where=clause,
         feature=feature(SUMMARY),

@@ -228,6 +228,12 @@ class Project(Base):
         # (code COLLATE "C") in byte order (migration 0013); Alembic reflects it as plain code
         Index("ix_projects_code_bytes", "code"),
         Index("ix_projects_planned_dates", "planned_start", "planned_end"),
+        # the list view's orders and the search's, with the id that breaks ties (migration 0022)
+        Index("ix_projects_budget_id", "budget", "id"),
+        Index("ix_projects_title_id", "title", "id"),
+        Index("ix_projects_progress_id", "progress_actual", "id"),
+        Index("ix_projects_end_id", "planned_end", "id"),
+        Index("ix_projects_updated_id", "updated_at", "id"),
         Index(
             "uq_projects_agency_code_source_key",
             "agency_code",
