@@ -207,6 +207,24 @@ def test_the_workflow_over_http(site: Site) -> None:
     assert "one trench" not in layer.text
 
 
+def test_the_public_layer_keeps_the_conflicts_a_filter_on_either_work_matches(
+    site: Site,
+) -> None:
+    """The map's filter keeps a conflict when either of its works matches it: the street's
+    clash with its valve is a road's and a water main's, not a park's."""
+    box = "126.99,37.49,127.01,37.51"
+
+    def shown(**given: str) -> set[str]:
+        answer = site.get("/api/layers/conflicts/features", who=None, bbox=box, **given)
+        assert answer.status_code == 200, answer.text
+        return {f["properties"]["kind"] for f in answer.json()["features"]}
+
+    assert shown() == {"clash"}
+    assert shown(category="road") == shown(category="water") == {"clash"}
+    assert shown(category="park") == set()
+    assert shown(agency="TEST-WATER") == {"clash"}
+
+
 def test_a_planner_draws_a_protected_zone(site: Site) -> None:
     street = {"type": "LineString", "coordinates": [[127.02, 37.52], [127.021, 37.5205]]}
     zone = {"geometry": street, "starts": "2026-01-01", "ends": "2028-12-31",
