@@ -173,6 +173,11 @@ def run_scan(engine: Engine, rules: Rules, limit: int) -> ScanResult:
             seconds = time.perf_counter() - began
         kinds, followed, keys = kinds_held(conn), scan.stored_rules(conn), pair_keys(conn)
         transaction.rollback()
+        if limit > 0:
+            # The merge's ANALYZE wrote the row count of the part into pg_class in place, and a
+            # rollback leaves it there: the planner would take the table for the part's size.
+            conn.exec_driver_sql("ANALYZE conflicts")
+            conn.commit()
     return ScanResult(seconds, merged, logged.seen, kinds, followed, keys)
 
 
