@@ -126,3 +126,21 @@ def test_the_browser_writes_an_instant_as_its_day_in_the_citys_time_zone(page: P
         js(page, "date", "2026-03-05", "en-GB", "Asia/Seoul"),  # a calendar day stays itself
     ]
     assert [d.replace(NBSP, " ") for d in days] == ["6 Mar 2026", "5 Mar 2026", "5 Mar 2026"]
+
+
+@pytest.mark.parametrize(
+    ("locale", "value", "shown"),
+    [
+        ("en", 9999, "9,999"),
+        ("en", 24487, "24.5K"),
+        ("en", 1076262, "1.08M"),
+        ("ko", 1076262, "108만"),
+        ("ko", 39833087, "3980만"),
+        ("vi", 24487, "24,5 N"),
+    ],
+)
+def test_a_map_markers_count_is_compact_from_ten_thousand(
+    page: Page, locale: str, value: int, shown: str
+) -> None:
+    """A cluster of a million works fits its marker: three digits and the locale's unit."""
+    assert js(page, "compact", value, locale) == shown.replace(" ", NBSP)

@@ -56,6 +56,13 @@ export function count(value, loc = locale()) {
   return tidy(new Intl.NumberFormat(loc, { useGrouping: "always" }).format(value));
 }
 
+// A count short enough for a map marker: in full below 10,000, then compact to three digits
+// (1.08M, 108만, 24,5 N); the exact count goes in the marker's title
+export function compact(value, loc = locale()) {
+  if (missing(value) || Math.abs(value) < 10000) return count(value, loc);
+  return tidy(new Intl.NumberFormat(loc, { notation: "compact", maximumSignificantDigits: 3 }).format(value));
+}
+
 // The city's time zone (from /api/config), for the day an instant falls on there. Kept here,
 // once a page: a page shows one city, whatever maps it holds.
 let cityTimeZone;

@@ -3,7 +3,7 @@
 // and the conflicts layer of the catalogue (works meeting in place and time) behind a switch in
 // the legend. Each view creates its own with createMap; nothing here is shared between two maps.
 import { getJson, isAbort } from "./api.js";
-import { count, h } from "./format.js";
+import { compact, count, h } from "./format.js";
 import { name, t } from "./i18n.js";
 import { filterParams } from "./state.js"; // of the state a map is given, not the page's
 
@@ -167,7 +167,7 @@ export function createMap(element, { config, layers, state, onClick, onMove = ()
       icon: L.divIcon({
         className: "cluster",
         // an element, not HTML: a style attribute in HTML is refused by the page's policy
-        html: h("span", { style: `border-color:${color}` }, count(n)),
+        html: h("span", { style: `border-color:${color}` }, compact(n)),
         iconSize: [size, size],
       }),
     });
