@@ -23,9 +23,11 @@ Targets (the issue's): the scan under 30 s and faster than the geopandas baselin
 p95 under 20 ms. The exit status is 0 when every target passes.
 
 ``--limit-ids N`` takes only the works with ids up to N, on both sides, for development: the
-scan then runs ``geo.conflicts.scan.run`` on them in a transaction that is rolled back (the
-product's scan takes the whole city). Without it the scan is committed, as the command's is:
-the table then holds the conflicts of the current rules, as after ``allimi conflicts scan``.
+scan then runs ``geo.conflicts.scan.run`` on them into an emptied table, as a first scan would,
+in a transaction that is rolled back (the product's scan takes the whole city; merged with the
+conflicts of the rest of the city, the part's would delete them all). Without it the scan is
+committed, as the command's is: the table then holds the conflicts of the current rules, as
+after ``allimi conflicts scan``.
 
 Run from the repository root::
 
@@ -168,7 +170,7 @@ def run_scan(engine: Engine, rules: Rules, limit: int) -> ScanResult:
             seconds = time.perf_counter() - began
             transaction = conn.begin()
         else:
-            conn.exec_driver_sql(store.NO_JIT + store.SCAN_LOCK.sql)
+            conn.exec_driver_sql(store.NO_JIT + store.SCAN_LOCK.sql + "; TRUNCATE conflicts")
             merged = store.Merged(*scan.run(conn, store.SAME, works_sql(limit)))
             seconds = time.perf_counter() - began
         kinds, followed, keys = kinds_held(conn), scan.stored_rules(conn), pair_keys(conn)

@@ -475,3 +475,13 @@ def test_a_dense_tile_or_view_of_conflicts_draws_the_stored_clusters(conn: Conne
     conn.rollback()
     assert sum(f["properties"]["count"] for f in body["features"]) == len(ids)
     assert all(f["properties"]["cluster"] for f in body["features"])
+
+
+def test_conflicts_truncated_take_their_clusters_with_them(conn: Connection) -> None:
+    work(conn, "ONE", line(STREET))
+    work(conn, "TWO", line(moved(STREET, 0, 8)))
+    scan(conn)
+    assert conn.execute(text(CELLS_KEPT)).all() != []
+    conn.execute(text("TRUNCATE conflicts"))
+    conn.commit()
+    assert conn.execute(text(CELLS_KEPT)).all() == []

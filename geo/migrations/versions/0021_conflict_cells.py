@@ -5,12 +5,12 @@
   coordinated, and not dismissed) whose meeting point lies in the cell, and the sums of their
   points (Web Mercator centimetres). A tile or view too dense to draw conflict by conflict (a
   city of a million works has tens of millions) shows these clusters without reading one.
-- ``conflicts_map_changed`` keeps them, in the statement that changed the conflicts (a full
-  scan's tens of millions too): the changed points are counted once, in the cells of the
-  finest zoom; each coarser zoom adds up the finer one's, whose cells nest four in one. The
-  zoom-16 tile each point's area version moves is found by arithmetic, not ``area_tiles``
-  (a point is in one tile): writing 2,000,000 conflicts costs 30 s with their cells, where
-  their area versions alone cost 38 s before.
+- ``conflicts_map_changed`` keeps them (``conflicts_map_truncated`` empties them), in the
+  statement that changed the conflicts (a full scan's tens of millions too): the changed
+  points are counted once, in the cells of the finest zoom; each coarser zoom adds up the
+  finer one's, whose cells nest four in one. The zoom-16 tile each point's area version moves
+  is found by arithmetic, not ``area_tiles`` (a point is in one tile): writing 2,000,000
+  conflicts costs 30 s with their cells, where their area versions alone cost 38 s before.
 
 Revision ID: 0021
 Revises: 0020
@@ -132,6 +132,17 @@ def upgrade() -> None:
         CREATE INDEX ix_map_conflict_cells_empty ON map_conflict_cells (zoom)
             WHERE conflicts = 0;
         {changed};
+        -- Every conflict gone at once: no cells, and every tile's version moves
+        CREATE FUNCTION conflicts_map_truncated() RETURNS trigger
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+        BEGIN
+            TRUNCATE map_conflict_cells;
+            INSERT INTO area_versions SELECT 0, 0, 0, version FROM data_version
+            ON CONFLICT (zoom, x, y) DO UPDATE SET version = excluded.version;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER conflicts_map_truncated AFTER TRUNCATE ON conflicts
+            FOR EACH STATEMENT EXECUTE FUNCTION conflicts_map_truncated();
         {CELLS.format(sides=SHOWN_ROWS.format(n=1, rows="conflicts"))};
         ANALYZE map_conflict_cells;
         CREATE VIEW disclosed.map_conflict_cells AS SELECT * FROM public.map_conflict_cells;
@@ -157,6 +168,8 @@ def downgrade() -> None:
             END IF;
             RETURN NULL;
         END $$;
+        DROP TRIGGER conflicts_map_truncated ON conflicts;
+        DROP FUNCTION conflicts_map_truncated();
         DROP VIEW disclosed.map_conflict_cells;
         DROP TABLE map_conflict_cells;
         """  # noqa: S608 - this module's constants; DDL takes no parameters
