@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 CELL_GRID = 64  # cells across a tile (64 px cells on a 256 px tile at 4x)
+CELL_SHIFT = CELL_GRID.bit_length() - 1  # a cell's column >> CELL_SHIFT is its tile's
 CELL_ZOOMS = (5, 15)  # tile zooms whose cells are stored: from the projects layer's minzoom
 AREA_ZOOM = 16  # a change marks the tiles of this zoom its geometry's box covers
 HALF_WORLD_M = 20037508.342789244  # half the Web Mercator world's width, metres

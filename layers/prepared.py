@@ -21,9 +21,8 @@ from dataclasses import dataclass
 
 from geo.filters import BBox, ProjectFilter
 from geo.map_tables import CELL_GRID, CELL_ZOOMS, cell_range, column_sql, row_sql
+from geo.map_tables import CELL_SHIFT as SHIFT
 from geo.sql import Query, identifier
-
-SHIFT = CELL_GRID.bit_length() - 1
 
 
 @dataclass(frozen=True)

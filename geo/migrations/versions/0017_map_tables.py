@@ -34,6 +34,7 @@ from alembic import op
 
 from geo.flags import flagged_on
 from geo.map_tables import AREA_ZOOM, CELL_GRID, CELL_ZOOMS, HALF_WORLD_M, column_sql, row_sql
+from geo.map_tables import CELL_SHIFT as SHIFT
 
 revision = "0017"
 down_revision = "0016"
@@ -41,7 +42,6 @@ branch_labels = None
 depends_on = None
 
 READ_ROLE = "allimi_read"
-SHIFT = CELL_GRID.bit_length() - 1  # a cell's column >> SHIFT is its tile's
 # Shown with every project of a place, not kept in its map row (migrations 0002 and 0004
 # bump the data version on each of them first)
 SHOWN_EVERYWHERE = ("districts", "agencies", "categories", "terms", "jurisdiction")

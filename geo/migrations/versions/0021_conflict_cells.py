@@ -20,6 +20,7 @@ Create Date: 2026-12-08
 from alembic import op
 
 from geo.map_tables import AREA_ZOOM, CELL_GRID, CELL_ZOOMS, HALF_WORLD_M, column_sql, row_sql
+from geo.map_tables import CELL_SHIFT as SHIFT
 
 revision = "0021"
 down_revision = "0020"
@@ -27,7 +28,6 @@ branch_labels = None
 depends_on = None
 
 READ_ROLE = "allimi_read"
-SHIFT = CELL_GRID.bit_length() - 1  # a cell's column >> SHIFT is its tile's
 LOW, HIGH = CELL_ZOOMS
 ACROSS = str(2 ** (HIGH + SHIFT))  # cells across the world at the finest zoom
 # The conflicts the layer shows among a statement's old rows (counted -1) and new ones (+1)
